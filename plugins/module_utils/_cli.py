@@ -1,0 +1,202 @@
+# -*- coding: utf-8 -*-
+# Copyright: istiolab.mesh contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One runner for every external CLI the modules wrap (minikube, istioctl).
+
+Arguments are declared as formats, never built as strings (the community.general CmdRunner idea):
+a module names the arguments of one call in order, the runner turns each value into argv words
+with its format, drops values of ``None``, runs the binary with ``LC_ALL=C`` and keeps every
+command it ran so the module can return them. Mutating calls are skipped in check mode.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+
+from ansible.module_utils.basic import env_fallback
+
+KUBE_ARG_SPEC = dict(
+    kubeconfig=dict(type="path", fallback=(env_fallback, ["K8S_AUTH_KUBECONFIG"])),
+    context=dict(type="str", fallback=(env_fallback, ["K8S_AUTH_CONTEXT"])),
+)
+"""Cluster connection options, documented once in the ``istiolab.mesh.cli.kube`` fragment."""
+
+BINARY_ARG_SPEC = dict(binary_path=dict(type="path"))
+"""The CLI's path, documented once in the ``istiolab.mesh.cli`` fragment."""
+
+# The environment every CLI runs with: stable, parseable, uncoloured output.
+_CLI_ENV = {"LC_ALL": "C", "LANG": "C", "NO_COLOR": "1", "MINIKUBE_IN_STYLE": "false"}
+
+
+class CliError(Exception):
+    """A CLI call failed; ``result`` holds what it printed, ``hint`` the next step for a person."""
+
+    def __init__(self, message, result=None, hint=None):
+        super(CliError, self).__init__(message)
+        self.message = message
+        self.result = result
+        self.hint = hint
+
+    def fail_kwargs(self):
+        """Keyword arguments for ``module.fail_json``: the message, the next step, what the CLI said."""
+        msg = self.message
+        if self.hint:
+            msg = "%s %s" % (msg.rstrip("."), "- " + self.hint) if msg else self.hint
+        kwargs = dict(msg=msg)
+        if self.result is not None:
+            kwargs.update(cmd=self.result.cmd, rc=self.result.rc, stdout=self.result.stdout, stderr=self.result.stderr)
+        return kwargs
+
+
+class CliResult:
+    """What one CLI call returned."""
+
+    def __init__(self, cmd, rc, stdout, stderr):
+        self.cmd = cmd
+        self.rc = rc
+        self.stdout = stdout
+        self.stderr = stderr
+
+    @property
+    def ok(self):
+        return self.rc == 0
+
+    def json(self):
+        """Parse stdout as JSON, or raise a CliError that quotes what was printed instead."""
+        text = self.stdout.strip()
+        try:
+            return json.loads(text) if text else None
+        except ValueError as exc:
+            raise CliError(
+                "%s printed output that is not JSON (%s): %s" % (os.path.basename(self.cmd[0]), exc, text[:300]),
+                result=self,
+            )
+
+
+class Fmt:
+    """Argument formats: each takes a value and returns the argv words for it (``[]`` to drop it)."""
+
+    @staticmethod
+    def fixed(*words):
+        """Words that are always there (a sub-command), whatever the value."""
+        return lambda value: list(words)
+
+    @staticmethod
+    def flag(name):
+        """``--name`` when the value is true, nothing otherwise."""
+        return lambda value: [name] if value else []
+
+    @staticmethod
+    def opt(name, joined=True):
+        """``--name=value`` (or ``--name value``); dropped when the value is ``None``."""
+
+        def fmt(value):
+            if value is None:
+                return []
+            if isinstance(value, bool):
+                value = "true" if value else "false"
+            return ["%s=%s" % (name, value)] if joined else [name, str(value)]
+
+        return fmt
+
+    @staticmethod
+    def repeat(name, joined=True):
+        """One ``--name=item`` per item of a list; dropped when the list is empty or ``None``."""
+        single = Fmt.opt(name, joined)
+        return lambda values: [word for value in (values or []) for word in single(value)]
+
+    @staticmethod
+    def mapping(name, joined=False):
+        """One ``--name key=value`` per item of a dict, in key order so the command is stable."""
+
+        def fmt(values):
+            words = []
+            for key in sorted(values or {}):
+                value = values[key]
+                if isinstance(value, bool):
+                    value = "true" if value else "false"
+                pair = "%s=%s" % (key, value)
+                words.extend(["%s=%s" % (name, pair)] if joined else [name, pair])
+            return words
+
+        return fmt
+
+    @staticmethod
+    def positional():
+        """The value itself (a list of words, or one word); dropped when ``None``."""
+
+        def fmt(value):
+            if value is None:
+                return []
+            if isinstance(value, (list, tuple)):
+                return [str(v) for v in value]
+            return [str(value)]
+
+        return fmt
+
+
+class CliRunner:
+    """Runs one CLI for one module invocation and remembers the commands it ran.
+
+    :param module: the AnsibleModule.
+    :param binary: the CLI's name on PATH (``minikube``, ``istioctl``).
+    :param formats: ``{argument name: format}``, see :class:`Fmt`.
+    :param install_hint: the sentence that tells a person how to get the binary.
+    :param binary_path: an explicit path that wins over PATH.
+    """
+
+    def __init__(self, module, binary, formats, install_hint, binary_path=None):
+        self.module = module
+        self.name = binary
+        self.formats = formats
+        self.install_hint = install_hint
+        self.binary_path = binary_path
+        self.commands = []
+        self._binary = None
+
+    @property
+    def binary(self):
+        if self._binary is None:
+            if self.binary_path:
+                if not (os.path.isfile(self.binary_path) and os.access(self.binary_path, os.X_OK)):
+                    raise CliError("%s binary_path %s is not an executable file." % (self.name, self.binary_path), hint=self.install_hint)
+                self._binary = self.binary_path
+            else:
+                found = self.module.get_bin_path(self.name)
+                if not found:
+                    raise CliError("%s was not found on PATH." % self.name, hint=self.install_hint)
+                self._binary = found
+        return self._binary
+
+    def build(self, order, values):
+        """The argv for the arguments named in ``order`` with ``values``."""
+        argv = [self.binary]
+        for name in order:
+            if name not in self.formats:
+                raise ValueError("unknown argument %r for %s" % (name, self.name))
+            argv.extend(self.formats[name](values.get(name)))
+        return argv
+
+    def run(self, order, mutating=False, check=True, error=None, hint=None, data=None, **values):
+        """Run the CLI with the arguments named in ``order``.
+
+        :param mutating: the call changes something; in check mode it is recorded but not run and
+            ``None`` is returned.
+        :param check: raise :class:`CliError` when the exit code is not 0.
+        :param error: the message for that error (``"<cli> <args> failed"`` by default).
+        :param hint: the next step to append to that message.
+        """
+        argv = self.build(order, values)
+        if mutating and self.module.check_mode:
+            return None
+        env = dict(_CLI_ENV)
+        rc, out, err = self.module.run_command(argv, environ_update=env, data=data)
+        self.commands.append(argv)
+        result = CliResult(argv, rc, out, err)
+        if check and rc != 0:
+            words = " ".join(os.path.basename(w) if i == 0 else w for i, w in enumerate(argv))
+            raise CliError(error or ("`%s` failed (exit code %s): %s" % (words, rc, (err or out).strip()[-800:])), result=result, hint=hint)
+        return result
