@@ -1,0 +1,103 @@
+# -*- coding: utf-8 -*-
+"""Data-driven tests for modules that wrap a CLI.
+
+A case file is YAML: a list of cases, each with
+
+``id``            the test id;
+``params``        the module arguments;
+``check_mode``    run in check mode (default false);
+``diff``          run with ``--diff`` (default false);
+``bin``           ``{name: path}`` the fake ``get_bin_path`` answers (default: every name found as
+                  ``/usr/bin/<name>``; ``null`` for "not found");
+``calls``         the exact commands the module must run, in order, each with the ``rc``, ``out``
+                  and ``err`` the fake returns: ``{command: [argv...], rc: 0, out: "", err: ""}``;
+``expect``        keys of the module result that must be equal (``changed``, ``failed``, ...);
+``expect_in``     ``{key: text}``: ``text`` must occur in ``str(result[key])``.
+
+A module that runs a command the case does not list, runs them in another order, or stops before
+running all of them fails the test: the command line is part of the contract.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from unittest import mock
+
+import pytest
+import yaml
+
+from ansible.module_utils import basic
+from ansible.module_utils.testing import patch_module_args
+
+
+class _Exit(Exception):
+    def __init__(self, result):
+        super().__init__(result)
+        self.result = result
+
+
+def _exit_json(self, **kwargs):
+    kwargs.setdefault("changed", False)
+    kwargs["failed"] = False
+    raise _Exit(kwargs)
+
+
+def _fail_json(self, msg, **kwargs):
+    kwargs["msg"] = msg
+    kwargs["failed"] = True
+    raise _Exit(kwargs)
+
+
+def load_cases(path):
+    """Load the cases of one YAML file as pytest params, each with its ``id``."""
+    with open(path, encoding="utf-8") as handle:
+        cases = yaml.safe_load(handle)
+    return [pytest.param(case, id=case["id"]) for case in cases]
+
+
+def run_case(module_main, case):
+    """Run ``module_main`` against the fake CLI of ``case``; return (result, commands run)."""
+    calls = copy.deepcopy(case.get("calls") or [])
+    ran = []
+    bins = case.get("bin") or {}
+
+    def run_command(self, args, **kwargs):
+        ran.append(list(args))
+        assert calls, "unexpected command (the case lists no more calls): %s" % args
+        call = calls.pop(0)
+        assert list(args) == [str(word) for word in call["command"]], "command differs:\n  ran:      %s\n  expected: %s" % (args, call["command"])
+        if "data" in call:
+            assert kwargs.get("data") == call["data"]
+        env = kwargs.get("environ_update") or {}
+        assert env.get("LC_ALL") == "C", "CLIs must run with LC_ALL=C"
+        out = call.get("out", "")
+        if not isinstance(out, str):
+            out = json.dumps(out)
+        return call.get("rc", 0), out, call.get("err", "")
+
+    def get_bin_path(self, name, required=False, opt_dirs=None):
+        return bins.get(name, "/usr/bin/%s" % name)
+
+    args = dict(case.get("params") or {})
+    args["_ansible_check_mode"] = bool(case.get("check_mode"))
+    args["_ansible_diff"] = bool(case.get("diff"))
+    with patch_module_args(args), mock.patch.multiple(
+        basic.AnsibleModule, exit_json=_exit_json, fail_json=_fail_json, run_command=run_command, get_bin_path=get_bin_path
+    ):
+        with pytest.raises(_Exit) as caught:
+            module_main()
+    assert not calls, "commands the module did not run: %s" % [c["command"] for c in calls]
+    return caught.value.result, ran
+
+
+def check_case(module_main, case):
+    """Run a case and assert its expectations."""
+    result, ran = run_case(module_main, case)
+    for key, value in (case.get("expect") or {}).items():
+        assert key in result, "result has no %r: %s" % (key, result)
+        assert result[key] == value, "result[%r] = %r, expected %r (msg: %s)" % (key, result[key], value, result.get("msg"))
+    for key, text in (case.get("expect_in") or {}).items():
+        assert key in result, "result has no %r: %s" % (key, result)
+        assert text in str(result[key]), "%r not in result[%r] = %r" % (text, key, result[key])
+    return result
