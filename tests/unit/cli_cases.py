@@ -31,22 +31,24 @@ from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
 
 
-class _Exit(Exception):
+class ModuleExit(Exception):
+    """Raised instead of exiting: ``result`` is what the module returned."""
+
     def __init__(self, result):
         super().__init__(result)
         self.result = result
 
 
-def _exit_json(self, **kwargs):
+def exit_json(self, **kwargs):
     kwargs.setdefault("changed", False)
     kwargs["failed"] = False
-    raise _Exit(kwargs)
+    raise ModuleExit(kwargs)
 
 
-def _fail_json(self, msg, **kwargs):
+def fail_json(self, msg, **kwargs):
     kwargs["msg"] = msg
     kwargs["failed"] = True
-    raise _Exit(kwargs)
+    raise ModuleExit(kwargs)
 
 
 def load_cases(path):
@@ -83,9 +85,9 @@ def run_case(module_main, case):
     args["_ansible_check_mode"] = bool(case.get("check_mode"))
     args["_ansible_diff"] = bool(case.get("diff"))
     with patch_module_args(args), mock.patch.multiple(
-        basic.AnsibleModule, exit_json=_exit_json, fail_json=_fail_json, run_command=run_command, get_bin_path=get_bin_path
+        basic.AnsibleModule, exit_json=exit_json, fail_json=fail_json, run_command=run_command, get_bin_path=get_bin_path
     ):
-        with pytest.raises(_Exit) as caught:
+        with pytest.raises(ModuleExit) as caught:
             module_main()
     assert not calls, "commands the module did not run: %s" % [c["command"] for c in calls]
     return caught.value.result, ran
