@@ -52,7 +52,7 @@ build-doc: $(VENV)/.test-installed
 	$(BIN)/python tests/tools/build_and_doc.py
 
 validate: $(VENV)/.test-installed
-	$(BIN)/python tests/tools/validate_render.py
+	$(BIN)/python tests/tools/validate_render.py --render
 
 molecule: $(VENV)/.test-installed
 	$(BIN)/python tests/tools/run_molecule.py
