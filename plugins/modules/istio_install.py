@@ -1,0 +1,406 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: istiolab.mesh contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: istio_install
+short_description: Install, upgrade, reconfigure or purge the Istio control plane with istioctl
+version_added: 0.1.0
+description:
+  - Installs the Istio control plane with C(istioctl install) when it is absent, upgrades it when the istioctl
+    client is newer than the control plane, reinstalls it when the requested configuration changed, and does
+    nothing when version and configuration already match.
+  - With O(state=absent), removes Istio with C(istioctl uninstall --purge) (or only O(revision) when set).
+author:
+  - istiolab.mesh contributors (@istiolab)
+requirements:
+  - istioctl 1.31 (the M(istiolab.mesh.release_artifact) module or the C(istiolab.mesh.istio) role install it).
+  - The C(kubernetes) Python client and the C(kubernetes.core) collection, to read and write the install record.
+options:
+  state:
+    description:
+      - V(present) installs, upgrades or reconfigures Istio; V(absent) removes it.
+    type: str
+    choices: [present, absent]
+    default: present
+  profile:
+    description:
+      - The Istio configuration profile, passed as C(--set profile=<profile>).
+    type: str
+    default: demo
+  revision:
+    description:
+      - The control plane revision (C(--revision)). When not set, the default revision is managed.
+    type: str
+  set:
+    description:
+      - IstioOperator values, each passed as C(--set <key>=<value>) in key order, for example
+        C(meshConfig.accessLogFile=/dev/stdout).
+      - Values must be scalars; use O(overlay) for lists and nested objects.
+      - The C(profile) key is not allowed here; use O(profile).
+    type: dict
+    default: {}
+  overlay:
+    description:
+      - An IstioOperator passed with C(-f). Either a path to a YAML file, or the object itself as a dictionary,
+        which the module writes to a temporary file.
+      - A dictionary without C(kind) is taken as the IstioOperator C(spec).
+    type: raw
+  verify:
+    description:
+      - After an install or upgrade, check that every control-plane component of the revision reports the
+        istioctl client's version and that C(istioctl analyze) finds no Error in C(istio-system).
+      - C(istioctl verify-install) was removed in Istio 1.24 (istio/istio#52090); this is what replaces it.
+        C(istioctl install) itself already waits until the components are ready.
+      - The install is recorded only when verification passes, so a failed verification is retried on the next run.
+    type: bool
+    default: true
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - istiolab.mesh.cli
+  - istiolab.mesh.cli.kube
+attributes:
+  check_mode:
+    support: full
+    details: Reads versions and renders the manifest (both read-only), reports what would change, installs nothing.
+  diff_mode:
+    support: full
+    details: Before and after of the control-plane version, manifest digest, profile and revision.
+  platform:
+    support: full
+    platforms: posix
+notes:
+  - >-
+    How "already matches" is decided. The module renders the requested configuration with
+    C(istioctl manifest generate) (same profile, O(set), O(overlay) and O(revision); an offline, read-only
+    call) and takes the SHA-256 digest of its output. After each successful install it records that digest,
+    the istioctl client version, the profile and the revision in the ConfigMap
+    C(istio-system/istiolab-mesh-install-state) (suffixed with C(-<revision>) for a revision), written with the
+    Kubernetes API, not kubectl. On the next run it compares.
+  - >-
+    Nothing changes when a control plane runs at the client's version and the record holds the same digest
+    and version. It upgrades (runs C(istioctl install)) when the control plane (C(istioctl version -o json))
+    is older than the client. It reinstalls when the digest differs (a changed value, overlay or profile, or a
+    new istioctl that renders differently) and when a control plane runs without a record (installed by
+    something else: its configuration is unknown, so one install makes it known). It fails, changing
+    nothing, when the control plane is newer than the client (a downgrade needs the matching istioctl).
+  - >-
+    What it cannot see: changes made to the installed objects by hand after the install (the record
+    describes what was applied, not what is there now). Run with a changed value, or delete the record
+    ConfigMap, to force a reinstall.
+  - Since Istio 1.21 istioctl no longer writes the C(installed-state) IstioOperator (istio/istio#47860), so
+    there is no record of Istio's own to compare with.
+seealso:
+  - module: istiolab.mesh.istio_info
+  - name: istioctl install reference
+    description: Flags of C(istioctl install).
+    link: https://istio.io/latest/docs/reference/commands/istioctl/#istioctl-install
+"""
+
+EXAMPLES = r"""
+- name: Install the demo profile, ready for tracing and access logs
+  istiolab.mesh.istio_install:
+    profile: demo
+    set:
+      meshConfig.accessLogFile: /dev/stdout
+      meshConfig.enableTracing: true
+    overlay:
+      meshConfig:
+        defaultConfig:
+          tracing:
+            sampling: 100.0
+
+- name: Install with an IstioOperator file and a pinned istioctl
+  istiolab.mesh.istio_install:
+    binary_path: "{{ istio_release.path }}/bin/istioctl"
+    overlay: files/istio-operator.yaml
+    context: minikube
+
+- name: Remove Istio from the cluster
+  istiolab.mesh.istio_install:
+    state: absent
+"""
+
+RETURN = r"""
+action:
+  description: What the module did or, in check mode, would do.
+  returned: always
+  type: str
+  sample: install
+  choices: [none, install, upgrade, reconfigure, uninstall]
+msg:
+  description: Why, in a sentence.
+  returned: always
+  type: str
+  sample: Istio (revision default) is not installed.
+client_version:
+  description: The istioctl client version.
+  returned: always
+  type: str
+  sample: 1.31.1
+control_plane_version:
+  description: The control-plane (istiod) version after the run, or before it in check mode; null when absent.
+  returned: always
+  type: str
+  sample: 1.31.1
+data_plane_versions:
+  description: The proxies istioctl reports, each with C(id), C(version) and C(type).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"id": "istio-ingressgateway-7d9c8b-x2x1.istio-system", "version": "1.31.1", "type": "gateway"}]
+digest:
+  description: SHA-256 of the rendered manifest (C(state=present) only).
+  returned: when state is present
+  type: str
+  sample: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+record:
+  description: The install record found on the cluster before the run, or null.
+  returned: always
+  type: dict
+  sample: {"version": "1.31.1", "digest": "9f86...", "profile": "demo", "revision": "default"}
+commands:
+  description: The istioctl commands the module ran (mutating ones are not run in check mode).
+  returned: always
+  type: list
+  elements: list
+  sample: [["/usr/local/bin/istioctl", "version", "-o", "json"]]
+findings:
+  description: The Error findings of C(istioctl analyze) when verification failed on them.
+  returned: on verification failure
+  type: list
+  elements: dict
+"""
+
+import hashlib
+import json
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.istiolab.mesh.plugins.module_utils._cli import BINARY_ARG_SPEC, KUBE_ARG_SPEC, CliError
+from ansible_collections.istiolab.mesh.plugins.module_utils._istioctl import (
+    ISTIO_NAMESPACE,
+    KUBE,
+    InstallRecord,
+    explain,
+    first_json,
+    istioctl_runner,
+    parse_messages,
+    parse_versions,
+    version_tuple,
+)
+
+
+def argument_spec():
+    spec = dict(
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+        profile=dict(type="str", default="demo"),
+        revision=dict(type="str"),
+        set=dict(type="dict", default={}),
+        overlay=dict(type="raw"),
+        verify=dict(type="bool", default=True),
+    )
+    spec.update(KUBE_ARG_SPEC)
+    spec.update(BINARY_ARG_SPEC)
+    return spec
+
+
+class IstioInstall:
+    def __init__(self, module):
+        self.module = module
+        self.params = module.params
+        self.runner = istioctl_runner(module)
+        self.kube = dict((key, self.params.get(key)) for key in KUBE)
+        self.record_store = InstallRecord(module, self.params["revision"])
+
+    def versions(self):
+        try:
+            result = self.runner.run(["version", "json"] + KUBE, **self.kube)
+        except CliError as exc:
+            raise explain(exc)
+        try:
+            data = first_json(result.stdout)
+        except ValueError as exc:
+            raise CliError("`istioctl version -o json` printed output that is not JSON (%s): %s" % (exc, result.stdout[:300]), result=result)
+        versions = parse_versions(data, self.params["revision"])
+        if not versions["client"]:
+            raise CliError("`istioctl version -o json` reported no client version.", result=result)
+        return versions
+
+    def set_values(self):
+        values = dict(self.params["set"])
+        if "profile" in values:
+            raise CliError("Set the profile with the profile option, not set.profile.")
+        for key, value in values.items():
+            if isinstance(value, (dict, list)):
+                raise CliError("set.%s is a %s; --set takes scalars, put it in overlay instead." % (key, type(value).__name__))
+        values["profile"] = self.params["profile"]
+        return values
+
+    def overlay_file(self):
+        overlay = self.params["overlay"]
+        if overlay is None:
+            return None
+        if isinstance(overlay, dict):
+            if "kind" not in overlay:
+                overlay = {"apiVersion": "install.istio.io/v1alpha1", "kind": "IstioOperator", "spec": overlay}
+            path = os.path.join(self.module.tmpdir, "istio-overlay.json")
+            with open(path, "w") as handle:
+                json.dump(overlay, handle, sort_keys=True, indent=2)
+            return path
+        if isinstance(overlay, str):
+            if not os.path.isfile(overlay):
+                raise CliError("overlay %s is not a file; give a path to an IstioOperator YAML file or the object itself." % overlay)
+            return overlay
+        raise CliError("overlay must be a path or a dictionary, not %s." % type(overlay).__name__)
+
+    def render_digest(self, values, overlay):
+        result = self.runner.run(
+            ["manifest_generate", "set", "filename", "revision"],
+            hint="Check the set and overlay values against the IstioOperator API (istioctl's words above name the field).",
+            set=values,
+            filename=overlay,
+            revision=self.params["revision"],
+        )
+        return hashlib.sha256(result.stdout.encode("utf-8")).hexdigest()
+
+    def decide(self, versions, record, desired):
+        client, current = versions["client"], versions["control_plane"]
+        revision = desired["revision"]
+        if current is None:
+            return "install", "Istio (revision %s) is not installed." % revision
+        client_v, current_v = version_tuple(client), version_tuple(current)
+        if client_v and current_v and current_v > client_v:
+            raise CliError(
+                "The control plane (revision %s) runs Istio %s, newer than istioctl %s; this module does not downgrade." % (revision, current, client),
+                hint="Use the istioctl %s binary (binary_path), or remove Istio first with state=absent." % current,
+            )
+        if (client_v and current_v and current_v < client_v) or (not (client_v and current_v) and current != client):
+            return "upgrade", "The control plane runs %s and istioctl is %s." % (current, client)
+        if record is None:
+            return "reconfigure", (
+                "Istio %s runs without an install record from this module, so its configuration is unknown; " "installing records it." % current
+            )
+        if record.get("digest") != desired["digest"]:
+            return "reconfigure", "The rendered manifest differs from the one installed (profile %s -> %s)." % (
+                record.get("profile"),
+                desired["profile"],
+            )
+        if record.get("version") != desired["version"]:
+            return "reconfigure", "The install was recorded with istioctl %s; istioctl is %s." % (record.get("version"), client)
+        return "none", "Istio %s is installed with the requested configuration." % current
+
+    def verify(self, after, client):
+        if after["control_plane"] != client:
+            raise CliError(
+                "After the install the control plane (revision %s) reports version %s, not %s."
+                % (self.params["revision"] or "default", after["control_plane"], client),
+                hint="Look at the istiod pods in %s (kubectl -n %s get pods) and run the module again." % (ISTIO_NAMESPACE, ISTIO_NAMESPACE),
+            )
+        try:
+            result = self.runner.run(
+                ["analyze", "json", "namespace", "revision"] + KUBE, namespace=ISTIO_NAMESPACE, revision=self.params["revision"], **self.kube
+            )
+        except CliError as exc:
+            raise explain(exc)
+        messages, _counts = parse_messages(result.json())
+        errors = [m for m in messages if m["level"] == "Error"]
+        if errors:
+            error = CliError(
+                "istioctl analyze found %d Error(s) in %s after the install: %s"
+                % (len(errors), ISTIO_NAMESPACE, "; ".join("%s %s: %s" % (m["code"], m["origin"], m["message"]) for m in errors)),
+                hint="See each finding's documentation_url for the fix.",
+            )
+            error.findings = errors
+            raise error
+
+    def present(self):
+        values = self.set_values()
+        overlay = self.overlay_file()
+        versions = self.versions()
+        digest = self.render_digest(values, overlay)
+        record = self.record_store.read()
+        desired = dict(version=versions["client"], digest=digest, profile=self.params["profile"], revision=self.params["revision"] or "default")
+        action, reason = self.decide(versions, record, desired)
+        result = dict(action=action, msg=reason, digest=digest, record=record, changed=action != "none")
+        after = versions
+        if action != "none" and not self.module.check_mode:
+            try:
+                self.runner.run(
+                    ["install", "yes", "set", "filename", "revision"] + KUBE,
+                    mutating=True,
+                    yes=True,
+                    set=values,
+                    filename=overlay,
+                    revision=self.params["revision"],
+                    **self.kube
+                )
+            except CliError as exc:
+                raise explain(exc)
+            after = self.versions()
+            if self.params["verify"]:
+                self.verify(after, versions["client"])
+            self.record_store.write(desired)
+        if self.module._diff:
+            before = record or {}
+            result["diff"] = dict(
+                before=dict(version=versions["control_plane"], digest=before.get("digest"), profile=before.get("profile"), revision=before.get("revision")),
+                after=dict(version=desired["version"], digest=digest, profile=desired["profile"], revision=desired["revision"]),
+            )
+        result.update(self.version_result(after))
+        return result
+
+    def absent(self):
+        versions = self.versions()
+        record = self.record_store.read()
+        present = versions["control_plane"] is not None or record is not None
+        revision = self.params["revision"]
+        result = dict(
+            action="uninstall" if present else "none",
+            msg=("Istio (revision %s) is installed; it is removed." % (revision or "default")) if present else "Istio is not installed.",
+            record=record,
+            changed=present,
+        )
+        after = versions
+        if present and not self.module.check_mode:
+            try:
+                self.runner.run(["uninstall", "revision", "purge", "yes"] + KUBE, mutating=True, yes=True, revision=revision, purge=not revision, **self.kube)
+            except CliError as exc:
+                raise explain(exc)
+            self.record_store.delete()
+            after = self.versions()
+        if self.module._diff:
+            before = record or {}
+            before = dict(version=versions["control_plane"], digest=before.get("digest"), profile=before.get("profile"), revision=before.get("revision"))
+            result["diff"] = dict(before=before, after=dict((key, None) for key in before) if present else before)
+        result.update(self.version_result(after))
+        return result
+
+    @staticmethod
+    def version_result(versions):
+        return dict(client_version=versions["client"], control_plane_version=versions["control_plane"], data_plane_versions=versions["data_plane"])
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    installer = None
+    try:
+        installer = IstioInstall(module)
+        result = installer.present() if module.params["state"] == "present" else installer.absent()
+    except CliError as exc:
+        kwargs = exc.fail_kwargs()
+        kwargs["commands"] = installer.runner.commands if installer else []
+        if getattr(exc, "findings", None):
+            kwargs["findings"] = exc.findings
+        module.fail_json(**kwargs)
+    result["commands"] = installer.runner.commands
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
