@@ -183,8 +183,8 @@ class CliRunner:
     def run(self, order, mutating=False, check=True, error=None, hint=None, data=None, **values):
         """Run the CLI with the arguments named in ``order``.
 
-        :param mutating: the call changes something; in check mode it is recorded but not run and
-            ``None`` is returned.
+        :param mutating: the call changes something; in check mode it is neither run nor added to
+            ``commands``, and ``None`` is returned (modules report what they would do instead).
         :param check: raise :class:`CliError` when the exit code is not 0.
         :param error: the message for that error (``"<cli> <args> failed"`` by default).
         :param hint: the next step to append to that message.

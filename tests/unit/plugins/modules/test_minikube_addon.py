@@ -1,0 +1,26 @@
+# -*- coding: utf-8 -*-
+"""minikube_addon against recorded minikube output (cases/minikube_addon.yml)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import yaml
+
+from ansible_collections.istiolab.mesh.plugins.modules import minikube_addon
+
+from tests.unit.cli_cases import check_case
+
+_CASES_FILE = os.path.join(os.path.dirname(__file__), "cases", "minikube_addon.yml")
+
+
+def _cases():
+    with open(_CASES_FILE, encoding="utf-8") as handle:
+        entries = yaml.safe_load(handle)
+    return [pytest.param(case, id=case["id"]) for case in entries if "id" in case]
+
+
+@pytest.mark.parametrize("case", _cases())
+def test_minikube_addon(case):
+    check_case(minikube_addon.main, case)
