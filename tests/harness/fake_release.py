@@ -1,0 +1,344 @@
+"""A fake Istio release, built and served on 127.0.0.1, so `release_artifact` runs its real download path offline.
+
+The archive has the layout of Istio's release (``istio-<ver>/bin/istioctl``, ``samples/``, ``manifests/``) and
+is published as Istio publishes it: ``<base>/<ver>/istio-<ver>-<os>-<arch>.tar.gz`` with a ``.sha256`` file
+holding ``<hex>  <file name>`` next to it.
+
+* ``bin/istioctl`` runs the harness's fake istioctl (``tests/harness/fake_istioctl.py``). It is extracted
+  into a cache far from this checkout, so it names the checkout's absolute path instead of locating it
+  relative to its own file as ``tests/harness/bin/istioctl`` does.
+* ``samples/bookinfo`` is a small stand-in written here, not Istio's text: the same object names and labels
+  as upstream (productpage-v1, details-v1, ratings-v1, reviews-v1/v2/v3, their Services and ServiceAccounts),
+  which is what the roles and the emulator rely on.
+
+Command line (run from the checkout with the venv's python)::
+
+    python -m tests.harness.fake_release up [--dir DIR] [--version 1.31.0]   # build, serve in the background
+    python -m tests.harness.fake_release down [--dir DIR]                    # stop the server
+    python -m tests.harness.fake_release serve --root ROOT [--port-file F]   # foreground (used by ``up``)
+
+``up`` writes ``DIR/release.json`` = ``{"url": <base_url>, "pid": ..., "root": ...}``; DIR defaults to
+``$MESH_HARNESS_DIR`` or ``.harness``. From pytest use :func:`build_release` and :class:`ReleaseServer`.
+"""
+
+import argparse
+import functools
+import gzip
+import hashlib
+import http.server
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import tarfile
+import threading
+import time
+import urllib.request
+
+import yaml
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+DEFAULT_VERSION = "1.31.0"
+# Istio names macOS "osx" in its assets.
+PLATFORMS = ("linux-amd64", "linux-arm64", "osx-amd64", "osx-arm64")
+STATE_NAME = "release"
+
+# service -> versions of its Deployments, in the order Bookinfo's manifest declares them.
+BOOKINFO = {"details": ["v1"], "ratings": ["v1"], "reviews": ["v1", "v2", "v3"], "productpage": ["v1"]}
+BOOKINFO_IMAGE_TAG = "1.20.3"
+PORT = 9080
+
+
+def istioctl_wrapper():
+    """The ``bin/istioctl`` of the archive: the harness's fake istioctl, found by absolute path."""
+    return (
+        "#!/usr/bin/env python3\n"
+        '"""istioctl of the fake Istio release: runs tests/harness/fake_istioctl.py of %s."""\n'
+        "import sys\n\n"
+        "sys.path.insert(0, %r)\n\n"
+        "from tests.harness.fake_istioctl import main  # noqa: E402\n\n"
+        "sys.exit(main())\n" % (REPO_ROOT, REPO_ROOT)
+    )
+
+
+def bookinfo_objects():
+    """Services, ServiceAccounts and Deployments with upstream Bookinfo's names and labels."""
+    objects = []
+    for service, versions in BOOKINFO.items():
+        objects.append(
+            {
+                "apiVersion": "v1",
+                "kind": "Service",
+                "metadata": {"name": service, "labels": {"app": service, "service": service}},
+                "spec": {"ports": [{"name": "http", "port": PORT}], "selector": {"app": service}},
+            }
+        )
+        account = "bookinfo-" + service
+        objects.append({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": account, "labels": {"account": service}}})
+        for version in versions:
+            labels = {"app": service, "version": version}
+            objects.append(
+                {
+                    "apiVersion": "apps/v1",
+                    "kind": "Deployment",
+                    "metadata": {"name": "%s-%s" % (service, version), "labels": dict(labels)},
+                    "spec": {
+                        "replicas": 1,
+                        "selector": {"matchLabels": dict(labels)},
+                        "template": {
+                            "metadata": {"labels": dict(labels)},
+                            "spec": {
+                                "serviceAccountName": account,
+                                "containers": [
+                                    {
+                                        "name": service,
+                                        "image": "docker.io/istio/examples-bookinfo-%s-%s:%s" % (service, version, BOOKINFO_IMAGE_TAG),
+                                        "ports": [{"containerPort": PORT}],
+                                    }
+                                ],
+                            },
+                        },
+                    },
+                }
+            )
+    return objects
+
+
+def networking_objects():
+    """samples/bookinfo/networking: the gateway pair and destination-rule-all, as networking.istio.io/v1."""
+    gateway = [
+        {
+            "apiVersion": "networking.istio.io/v1",
+            "kind": "Gateway",
+            "metadata": {"name": "bookinfo-gateway"},
+            "spec": {
+                "selector": {"istio": "ingressgateway"},
+                "servers": [{"port": {"number": 8080, "name": "http", "protocol": "HTTP"}, "hosts": ["*"]}],
+            },
+        },
+        {
+            "apiVersion": "networking.istio.io/v1",
+            "kind": "VirtualService",
+            "metadata": {"name": "bookinfo"},
+            "spec": {
+                "hosts": ["*"],
+                "gateways": ["bookinfo-gateway"],
+                "http": [
+                    {
+                        "match": [{"uri": {"exact": "/productpage"}}, {"uri": {"prefix": "/static"}}, {"uri": {"exact": "/login"}}],
+                        "route": [{"destination": {"host": "productpage", "port": {"number": PORT}}}],
+                    }
+                ],
+            },
+        },
+    ]
+    rules = [
+        {
+            "apiVersion": "networking.istio.io/v1",
+            "kind": "DestinationRule",
+            "metadata": {"name": service},
+            "spec": {"host": service, "subsets": [{"name": v, "labels": {"version": v}} for v in versions]},
+        }
+        for service, versions in BOOKINFO.items()
+    ]
+    return {"bookinfo-gateway.yaml": gateway, "destination-rule-all.yaml": rules}
+
+
+def _dump_all(objects):
+    return yaml.safe_dump_all(objects, sort_keys=False).encode()
+
+
+def _add(tar, name, data=None, mode=0o644):
+    info = tarfile.TarInfo(name)
+    info.mtime = 0
+    if data is None:
+        info.type = tarfile.DIRTYPE
+        info.mode = 0o755
+        tar.addfile(info)
+        return
+    info.size = len(data)
+    info.mode = mode
+    tar.addfile(info, io.BytesIO(data))
+
+
+def archive_bytes(version):
+    """The release archive for ``version`` (the same for every platform: the fake istioctl is Python)."""
+    top = "istio-%s" % version
+    buf = io.BytesIO()
+    # gzip's header carries a time too: zero it so a rebuild publishes the same digest.
+    with gzip.GzipFile(fileobj=buf, mode="wb", mtime=0) as gz, tarfile.open(fileobj=gz, mode="w") as tar:
+        for directory in ("", "/bin", "/samples", "/samples/addons", "/samples/bookinfo", "/samples/bookinfo/platform",
+                          "/samples/bookinfo/platform/kube", "/samples/bookinfo/networking", "/manifests", "/manifests/profiles"):
+            _add(tar, top + directory)
+        _add(tar, top + "/bin/istioctl", istioctl_wrapper().encode(), mode=0o755)
+        _add(tar, top + "/samples/bookinfo/platform/kube/bookinfo.yaml", _dump_all(bookinfo_objects()))
+        for name, objects in networking_objects().items():
+            _add(tar, top + "/samples/bookinfo/networking/" + name, _dump_all(objects))
+        _add(tar, top + "/manifests/profiles/demo.yaml", b"apiVersion: install.istio.io/v1alpha1\nkind: IstioOperator\nspec: {}\n")
+    return buf.getvalue()
+
+
+def build_release(root, version=DEFAULT_VERSION, platforms=PLATFORMS):
+    """Write ``root/<version>/istio-<version>-<platform>.tar.gz`` and its ``.sha256`` for each platform."""
+    data = archive_bytes(version)
+    digest = hashlib.sha256(data).hexdigest()
+    release_dir = os.path.join(root, version)
+    os.makedirs(release_dir, exist_ok=True)
+    for platform in platforms:
+        asset = "istio-%s-%s.tar.gz" % (version, platform)
+        with open(os.path.join(release_dir, asset), "wb") as handle:
+            handle.write(data)
+        with open(os.path.join(release_dir, asset + ".sha256"), "w") as handle:
+            handle.write("%s  %s\n" % (digest, asset))
+    return release_dir
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):  # noqa: A002 - the name http.server uses
+        pass
+
+
+class ReleaseServer:
+    """Serves ``root`` on 127.0.0.1 in a thread; ``base_url`` is what ``release_artifact`` takes."""
+
+    def __init__(self, root, port=0):
+        handler = functools.partial(_QuietHandler, directory=root)
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+        self.base_url = "http://127.0.0.1:%d" % self.httpd.server_address[1]
+        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def start(self):
+        self._thread.start()
+        return self
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self._thread.join()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def harness_dir(value=None):
+    return os.path.abspath(value or os.environ.get("MESH_HARNESS_DIR") or os.path.join(REPO_ROOT, ".harness"))
+
+
+def announce(url, port_file):
+    """Tell the process that started this server where it listens (the file appears atomically)."""
+    if port_file:
+        with open(port_file + ".tmp", "w") as handle:
+            handle.write(url)
+        os.replace(port_file + ".tmp", port_file)
+
+
+def answers(url):
+    try:
+        with urllib.request.urlopen(url, timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def start_background(directory, name, serve_argv, probe_path, env=None, extra=None):
+    """Run ``python -m <serve_argv> --port-file F`` detached; record ``{"url", "pid"}`` in DIR/<name>.json.
+
+    Idempotent: when the recorded server still answers ``probe_path`` it is kept. Returns the state.
+    """
+    state_path = os.path.join(directory, name + ".json")
+    if os.path.exists(state_path):
+        with open(state_path) as handle:
+            state = json.load(handle)
+        if answers(state["url"] + probe_path):
+            return state
+    port_file = os.path.join(directory, name + ".port")
+    if os.path.exists(port_file):
+        os.remove(port_file)
+    log_path = os.path.join(directory, name + ".log")
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m"] + serve_argv + ["--port-file", port_file],
+            cwd=REPO_ROOT, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True,
+            env=dict(os.environ, **(env or {})),
+        )
+    deadline = time.monotonic() + 10
+    while not os.path.exists(port_file):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            process.wait()
+            raise RuntimeError("%s did not start; see %s" % (name, log_path))
+        time.sleep(0.05)
+    with open(port_file) as handle:
+        state = dict(extra or {}, url=handle.read().strip(), pid=process.pid)
+    os.remove(port_file)
+    with open(state_path, "w") as handle:
+        json.dump(state, handle)
+    return state
+
+
+def stop_background(directory, name):
+    """Stop the server ``start_background`` recorded as ``name``; nothing to do when none runs."""
+    state_path = os.path.join(directory, name + ".json")
+    if not os.path.exists(state_path):
+        return
+    with open(state_path) as handle:
+        pid = json.load(handle)["pid"]
+    try:
+        os.kill(pid, signal.SIGTERM)
+        for _ in range(100):
+            time.sleep(0.05)
+            os.kill(pid, 0)
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
+    os.remove(state_path)
+
+
+def serve_until_terminated(httpd, port_file, url):
+    """Serve in the foreground until SIGTERM, then close the socket."""
+    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=httpd.shutdown).start())
+    announce(url, port_file)
+    httpd.serve_forever()
+    httpd.server_close()
+    return 0
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m tests.harness.fake_release", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_up = sub.add_parser("up", help="build the fake release and serve it in the background")
+    p_up.add_argument("--dir")
+    p_up.add_argument("--version", default=DEFAULT_VERSION)
+    p_down = sub.add_parser("down", help="stop the server")
+    p_down.add_argument("--dir")
+    p_serve = sub.add_parser("serve", help="serve a release root in the foreground")
+    p_serve.add_argument("--root", required=True)
+    p_serve.add_argument("--port-file")
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        server = ReleaseServer(args.root)
+        return serve_until_terminated(server.httpd, args.port_file, server.base_url)
+    directory = harness_dir(args.dir)
+    os.makedirs(directory, exist_ok=True)
+    if args.command == "down":
+        stop_background(directory, STATE_NAME)
+        return 0
+    root = os.path.join(directory, "release")
+    build_release(root, args.version)
+    probe = "/%s/istio-%s-%s.tar.gz.sha256" % (args.version, args.version, PLATFORMS[0])
+    state = start_background(directory, STATE_NAME, ["tests.harness.fake_release", "serve", "--root", root], probe, extra={"root": root})
+    print(state["url"])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,266 @@
+"""API behaviour the roles rely on, checked over HTTP with the harness client."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+import uuid
+
+import pytest
+
+from tests.harness.client import HarnessError
+
+APPS = "/apis/apps/v1/namespaces/{ns}"
+
+
+@pytest.fixture
+def ns(harness):
+    name = f"api-{uuid.uuid4().hex[:6]}"
+    harness.client.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+    yield name
+    harness.client.delete(f"/api/v1/namespaces/{name}")
+
+
+def _deployment(ns, name="web", replicas=1, image="nginx:1.27"):
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": ns, "labels": {"app": name}},
+            "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": name}},
+                     "template": {"metadata": {"labels": {"app": name}},
+                                  "spec": {"containers": [{"name": name, "image": image, "env": [{"name": "A", "value": "1"}]}]}}}}
+
+
+def _pods(harness, ns, selector=None):
+    return harness.client.list(f"/api/v1/namespaces/{ns}/pods", label_selector=selector)
+
+
+def test_metadata_and_no_op_writes(harness, ns):
+    client = harness.client
+    created = client.create(_deployment(ns))
+    meta = created["metadata"]
+    assert meta["uid"] and meta["creationTimestamp"].endswith("Z") and meta["generation"] == 1
+    path = f"{APPS.format(ns=ns)}/deployments/web"
+    current = client.get(path)
+    same = client.patch(path, {"spec": {"replicas": 1}})
+    assert same["metadata"]["resourceVersion"] == current["metadata"]["resourceVersion"]
+
+    labelled = client.patch(path, {"metadata": {"labels": {"tier": "front"}}})
+    assert int(labelled["metadata"]["resourceVersion"]) > int(current["metadata"]["resourceVersion"])
+    assert labelled["metadata"]["generation"] == 1
+    scaled = client.patch(path, {"spec": {"replicas": 2}})
+    assert scaled["metadata"]["generation"] == 2 and scaled["status"]["observedGeneration"] == 2
+    assert scaled["status"]["readyReplicas"] == 2
+
+
+def test_errors_use_the_status_format(harness, ns):
+    with pytest.raises(HarnessError) as missing:
+        harness.client.request("GET", f"{APPS.format(ns=ns)}/deployments/nope")
+    assert missing.value.body == {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                                  "message": 'deployments.apps "nope" not found', "reason": "NotFound",
+                                  "details": {"name": "nope", "group": "apps", "kind": "deployments"}, "code": 404}
+    harness.client.create(_deployment(ns))
+    with pytest.raises(HarnessError) as conflict:
+        harness.client.create(_deployment(ns))
+    assert (conflict.value.status, conflict.value.body["reason"]) == (409, "AlreadyExists")
+    stale = harness.client.get(f"{APPS.format(ns=ns)}/deployments/web")
+    harness.client.patch(f"{APPS.format(ns=ns)}/deployments/web", {"metadata": {"labels": {"x": "1"}}})
+    with pytest.raises(HarnessError) as outdated:
+        harness.client.request("PUT", f"{APPS.format(ns=ns)}/deployments/web", stale)
+    assert (outdated.value.status, outdated.value.body["reason"]) == (409, "Conflict")
+    with pytest.raises(HarnessError) as invalid:
+        harness.client.create(dict(_deployment(ns, "bad"), spec={"selector": {"matchLabels": {"a": "b"}}, "template": {}}))
+    assert (invalid.value.status, invalid.value.body["reason"]) == (422, "Invalid")
+    with pytest.raises(HarnessError) as no_namespace:
+        harness.client.create(_deployment("absent-namespace"))
+    assert no_namespace.value.body["message"] == 'namespaces "absent-namespace" not found'
+
+
+def test_patch_flavours(harness, ns):
+    client = harness.client
+    client.create(_deployment(ns))
+    path = f"{APPS.format(ns=ns)}/deployments/web"
+    strategic = client.patch(path, {"spec": {"template": {"spec": {"containers": [
+        {"name": "web", "env": [{"name": "B", "value": "2"}]}, {"name": "side", "image": "busybox:1.36"}]}}}}, "strategic")
+    containers = strategic["spec"]["template"]["spec"]["containers"]
+    assert [(c["name"], c["image"]) for c in containers] == [("web", "nginx:1.27"), ("side", "busybox:1.36")]
+    assert containers[0]["env"] == [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}]
+
+    merged = client.patch(path, {"spec": {"template": {"spec": {"containers": [{"name": "only", "image": "busybox:1.36"}]}}}}, "merge")
+    assert [c["name"] for c in merged["spec"]["template"]["spec"]["containers"]] == ["only"]
+
+    patched = client.patch(path, [{"op": "replace", "path": "/spec/replicas", "value": 3},
+                                  {"op": "add", "path": "/metadata/labels/extra", "value": "yes"}], "json")
+    assert patched["spec"]["replicas"] == 3 and patched["metadata"]["labels"]["extra"] == "yes"
+    with pytest.raises(HarnessError) as failed:
+        client.patch(path, [{"op": "test", "path": "/spec/replicas", "value": 9}], "json")
+    assert failed.value.status == 422
+
+
+def test_server_side_apply_creates_updates_and_removes_fields(harness, ns):
+    client = harness.client
+    path = f"/api/v1/namespaces/{ns}/configmaps/settings"
+    applied = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings", "namespace": ns, "labels": {"a": "1"}},
+               "data": {"one": "1", "two": "2"}}
+
+    def apply(body, manager="roles", **params):
+        return client.request("PATCH", path, json.dumps(body).encode(), "application/apply-patch+yaml",
+                              dict(fieldManager=manager, **params))
+
+    assert apply(applied)["data"] == {"one": "1", "two": "2"}
+    unchanged = apply(applied)
+    client.patch(path, {"data": {"other": "kept"}})
+    applied["data"] = {"one": "1"}
+    del applied["metadata"]["labels"]
+    result = apply(applied)
+    assert result["data"] == {"one": "1", "other": "kept"} and "a" not in result["metadata"].get("labels", {})
+    assert int(result["metadata"]["resourceVersion"]) > int(unchanged["metadata"]["resourceVersion"])
+    with pytest.raises(HarnessError) as no_manager:
+        client.request("PATCH", path, json.dumps(applied).encode(), "application/apply-patch+yaml")
+    assert no_manager.value.status == 400
+    dry = apply(dict(applied, data={"one": "changed"}), dryRun="All")
+    assert dry["data"]["one"] == "changed" and client.get(path)["data"]["one"] == "1"
+
+
+def test_dry_run_stores_nothing(harness, ns):
+    client = harness.client
+    before = client.stats()["writes"]
+    created = client.request("POST", f"{APPS.format(ns=ns)}/deployments", _deployment(ns), params={"dryRun": "All"})
+    assert created["metadata"]["uid"] and client.get(f"{APPS.format(ns=ns)}/deployments/web") is None
+    assert _pods(harness, ns) == []
+    client.create(_deployment(ns))
+    path = f"{APPS.format(ns=ns)}/deployments/web"
+    revision = client.get(path)["metadata"]["resourceVersion"]
+    client.request("PATCH", path, {"spec": {"replicas": 5}}, "application/merge-patch+json", {"dryRun": "All"})
+    client.request("DELETE", path, params={"dryRun": "All"})
+    assert client.get(path)["metadata"]["resourceVersion"] == revision and len(_pods(harness, ns)) == 1
+    assert client.stats()["writes"] == before + 1
+
+
+def test_selectors(harness, ns):
+    client = harness.client
+    for name, tier in (("a", "front"), ("b", "back"), ("c", None)):
+        labels = {"app": "shop", **({"tier": tier} if tier else {})}
+        client.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": ns, "labels": labels}})
+
+    def names(**kwargs):
+        return [o["metadata"]["name"] for o in client.list(f"/api/v1/namespaces/{ns}/configmaps", **kwargs)]
+
+    assert names(label_selector="tier=front") == ["a"]
+    assert names(label_selector="tier in (front,back)") == ["a", "b"]
+    assert names(label_selector="app=shop,tier notin (front)") == ["b", "c"]
+    assert names(label_selector="!tier") == ["c"]
+    assert names(label_selector="tier,tier!=back") == ["a"]
+    assert names(field_selector="metadata.name=b") == ["b"]
+    assert names(field_selector=f"metadata.namespace={ns},metadata.name!=a") == ["b", "c"]
+    listed = client.list("/api/v1/configmaps", field_selector=f"metadata.namespace={ns}")
+    assert [(o["kind"], o["apiVersion"]) for o in listed] == [("ConfigMap", "v1")] * 3
+    with pytest.raises(HarnessError) as refused:
+        names(field_selector="data.x=1")
+    assert refused.value.status == 400
+
+
+def test_namespace_deletion_terminates_then_removes_everything(harness):
+    client = harness.client
+    name = f"gone-{uuid.uuid4().hex[:6]}"
+    client.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+    client.create(_deployment(name))
+    deleted = client.request("DELETE", f"/api/v1/namespaces/{name}")
+    assert deleted["status"]["phase"] == "Terminating" and deleted["metadata"]["deletionTimestamp"]
+    with pytest.raises(HarnessError) as refused:
+        client.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "late", "namespace": name}})
+    assert refused.value.status == 403
+    assert client.delete(f"{APPS.format(ns=name)}/deployments/web") is True
+    assert client.get(f"/api/v1/namespaces/{name}") is None
+    assert [o for o in client.objects() if o["metadata"].get("namespace") == name] == []
+
+
+def test_ownership_and_garbage_collection(harness, ns):
+    client = harness.client
+    client.create(_deployment(ns, replicas=2))
+    pods = _pods(harness, ns, "app=web")
+    replicaset = client.list(f"{APPS.format(ns=ns)}/replicasets")[0]
+    assert pods[0]["metadata"]["name"].startswith(replicaset["metadata"]["name"] + "-")
+    assert pods[0]["metadata"]["labels"]["pod-template-hash"] == replicaset["metadata"]["name"].rsplit("-", 1)[1]
+
+    client.delete(f"/api/v1/namespaces/{ns}/pods/{pods[0]['metadata']['name']}")
+    replaced = _pods(harness, ns, "app=web")
+    assert len(replaced) == 2 and pods[0]["metadata"]["name"] not in [p["metadata"]["name"] for p in replaced]
+
+    client.delete(f"{APPS.format(ns=ns)}/deployments/web", propagation="Orphan")
+    orphans = client.list(f"{APPS.format(ns=ns)}/replicasets")
+    assert len(orphans) == 1 and "ownerReferences" not in orphans[0]["metadata"]
+    client.delete(f"{APPS.format(ns=ns)}/replicasets/{orphans[0]['metadata']['name']}")
+    assert _pods(harness, ns) == []
+
+
+def test_services_keep_their_allocations(harness, ns):
+    client = harness.client
+    svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "gw", "namespace": ns},
+           "spec": {"type": "LoadBalancer", "selector": {"app": "gw"}, "ports": [{"name": "http", "port": 80, "targetPort": 8080}]}}
+    created = client.create(svc)
+    port = created["spec"]["ports"][0]
+    assert 30000 <= port["nodePort"] <= 32767 and port["protocol"] == "TCP"
+    assert created["status"] == {"loadBalancer": {}}
+    replaced = client.apply(svc)
+    assert replaced["spec"]["clusterIP"] == created["spec"]["clusterIP"]
+    assert replaced["spec"]["ports"][0]["nodePort"] == port["nodePort"]
+    headless = client.create({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "db", "namespace": ns},
+                              "spec": {"clusterIP": "None", "ports": [{"port": 5432}]}})
+    assert headless["spec"]["clusterIP"] == "None" and "nodePort" not in headless["spec"]["ports"][0]
+
+
+def test_statefulset_daemonset_and_job_controllers(harness, ns):
+    client = harness.client
+    template = {"metadata": {"labels": {"app": "db"}}, "spec": {"containers": [{"name": "db", "image": "postgres:17"}]}}
+    client.create({"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "db", "namespace": ns},
+                   "spec": {"replicas": 2, "serviceName": "db", "selector": {"matchLabels": {"app": "db"}}, "template": template,
+                            "volumeClaimTemplates": [{"metadata": {"name": "data"},
+                                                      "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}]}})
+    sts = client.get(f"{APPS.format(ns=ns)}/statefulsets/db")
+    assert (sts["status"]["readyReplicas"], sts["status"]["currentRevision"] == sts["status"]["updateRevision"]) == (2, True)
+    assert [p["metadata"]["name"] for p in _pods(harness, ns, "app=db")] == ["db-0", "db-1"]
+    claims = client.list(f"/api/v1/namespaces/{ns}/persistentvolumeclaims")
+    assert [(c["metadata"]["name"], c["status"]["phase"]) for c in claims] == [("data-db-0", "Bound"), ("data-db-1", "Bound")]
+
+    client.create({"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "agent", "namespace": ns},
+                   "spec": {"selector": {"matchLabels": {"app": "agent"}},
+                            "template": {"metadata": {"labels": {"app": "agent"}}, "spec": {"containers": [{"name": "a", "image": "busybox:1.36"}]}}}})
+    ds = client.get(f"{APPS.format(ns=ns)}/daemonsets/agent")["status"]
+    assert ds["desiredNumberScheduled"] == ds["numberReady"] == len(_pods(harness, ns, "app=agent")) >= 1
+
+    client.create({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "once", "namespace": ns},
+                   "spec": {"template": {"spec": {"restartPolicy": "Never", "containers": [{"name": "run", "image": "busybox:1.36"}]}}}})
+    job = client.get(f"/apis/batch/v1/namespaces/{ns}/jobs/once")
+    assert job["status"]["succeeded"] == 1 and {c["type"] for c in job["status"]["conditions"]} == {"SuccessCriteriaMet", "Complete"}
+    assert [p["status"]["phase"] for p in _pods(harness, ns, "job-name=once")] == ["Succeeded"]
+
+
+def test_crd_registers_and_unregisters_its_type(harness, ns):
+    client = harness.client
+    group = f"g{uuid.uuid4().hex[:6]}.example.com"
+    crd = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition", "metadata": {"name": f"dials.{group}"},
+           "spec": {"group": group, "scope": "Cluster", "names": {"kind": "Dial", "plural": "dials"},
+                    "versions": [{"name": "v1alpha1", "served": True, "storage": False}, {"name": "v1", "served": True, "storage": True}]}}
+    client.create(crd)
+    assert client.get(f"/apis/{group}")["preferredVersion"]["version"] == "v1"
+    assert any(g["name"] == group for g in client.get("/apis")["groups"])
+    client.create({"apiVersion": f"{group}/v1alpha1", "kind": "Dial", "metadata": {"name": "d1"}, "spec": {"level": 3}})
+    assert client.get(f"/apis/{group}/v1/dials/d1")["apiVersion"] == f"{group}/v1"
+    established = client.get(f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/dials.{group}")["status"]["conditions"]
+    assert {c["type"]: c["status"] for c in established} == {"NamesAccepted": "True", "Established": "True"}
+    with pytest.raises(HarnessError) as strategic:
+        client.patch(f"/apis/{group}/v1/dials/d1", {"spec": {"level": 4}}, "strategic")
+    assert strategic.value.status == 415
+    client.delete(f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/dials.{group}")
+    assert client.get(f"/apis/{group}/v1") is None and client.get(f"/apis/{group}/v1/dials/d1") is None
+    assert not any(g["name"] == group for g in client.get("/apis")["groups"])
+
+
+def test_watch_streams_changes(harness, ns):
+    client = harness.client
+    revision = client.request("GET", f"/api/v1/namespaces/{ns}/configmaps")["metadata"]["resourceVersion"]
+    client.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "w", "namespace": ns}, "data": {"k": "1"}})
+    client.patch(f"/api/v1/namespaces/{ns}/configmaps/w", {"data": {"k": "2"}})
+    client.delete(f"/api/v1/namespaces/{ns}/configmaps/w")
+    url = f"{harness.server}/api/v1/namespaces/{ns}/configmaps?watch=true&timeoutSeconds=1&resourceVersion={revision}"
+    with urllib.request.urlopen(url, timeout=10) as response:
+        events = [json.loads(line) for line in response.read().splitlines() if line.strip()]
+    assert [(e["type"], e["object"]["data"]["k"]) for e in events] == [("ADDED", "1"), ("MODIFIED", "2"), ("DELETED", "2")]
