@@ -70,7 +70,7 @@ def stop_leftover_harness(harness_dir: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
     parser.add_argument("scenario", nargs="*", help=f"scenarios to run (default: all of {', '.join(scenarios())})")
-    parser.add_argument("--keep", action="store_true", help="keep the offline harness directory for inspection")
+    parser.add_argument("--keep", action="store_true", help="keep the harness directory and molecule state for inspection")
     args = parser.parse_args(argv)
     unknown = sorted(set(args.scenario) - set(scenarios()))
     if unknown:
@@ -78,7 +78,8 @@ def main(argv: list[str] | None = None) -> int:
 
     timer = Timer()
     real = os.environ.get("MESH_CLUSTER") == "real"
-    harness_dir = None if real else Path(tempfile.mkdtemp(prefix="mesh-molecule-"))
+    work_dir = Path(tempfile.mkdtemp(prefix="mesh-molecule-"))
+    harness_dir = None if real else work_dir / "harness"
     env = dict(os.environ) if real else offline_env(harness_dir)
     # molecule runs ansible-config and ansible-playbook from PATH: the venv's, beside this Python.
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env["PATH"]])
@@ -88,8 +89,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         molecule = str(venv_bin("molecule"))
         runs = [["--all"]] if not args.scenario else [["-s", name] for name in args.scenario]
-        for selection in runs:
+        for number, selection in enumerate(runs):
             label = " ".join(selection)
+            # Molecule keeps whether the shared cluster was "created" in its ephemeral state; a state
+            # of its own per run makes the default scenario start this run's cluster, whatever an
+            # earlier or a concurrent run left behind.
+            env["MOLECULE_EPHEMERAL_DIRECTORY"] = str(work_dir / f"molecule-{number}")
             with timer.step(f"molecule test {label}"):
                 if run([molecule, "test", *selection], cwd=REPO, env=env).returncode != 0:
                     failed.append(label)
@@ -99,10 +104,10 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if harness_dir is not None:
             stop_leftover_harness(harness_dir)
-            if args.keep:
-                print(f"harness directory kept: {harness_dir}")
-            else:
-                shutil.rmtree(harness_dir, ignore_errors=True)
+        if args.keep:
+            print(f"molecule state and harness directory kept: {work_dir}")
+        else:
+            shutil.rmtree(work_dir, ignore_errors=True)
 
     verdict = f"FAILED ({', '.join(failed)})" if failed else "passed"
     print(f"molecule {verdict}: {timer.summary()}")
