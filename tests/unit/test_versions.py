@@ -55,7 +55,7 @@ def test_group_vars_pin_every_version():
 
 
 def test_every_version_is_mirrored_by_a_role():
-    mirrored = {name for role in ROLES for value in role_defaults(role).values() for name, _ in fallbacks(value)}
+    mirrored = {name for role in ROLES for value in role_defaults(role).values() for name, _default in fallbacks(value)}
     missing = [name for name in VERSION_FACTS if name not in mirrored]
     assert not missing, f"no role default follows {missing}; a role pins its own version instead of the shared one"
 

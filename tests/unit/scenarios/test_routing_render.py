@@ -48,7 +48,7 @@ def run_role(tmp: Path, entry: str, extra: dict | None = None) -> subprocess.Com
                ANSIBLE_LOCAL_TEMP=str(tmp / "ansible-tmp"))
     argv = [str(REPO / ".venv" / "bin" / "ansible-playbook"), str(playbook),
             "-e", json.dumps({"render_dir": str(tmp / "rendered"), **(extra or {})})]
-    return subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=False)
 
 
 def load(path: Path) -> list[dict]:
@@ -74,7 +74,7 @@ def normalise(obj: object) -> object:
 
 def meaning(obj: dict) -> dict:
     obj = normalise(obj)
-    group, _, _version = obj["apiVersion"].rpartition("/")
+    group, _sep, _version = obj["apiVersion"].rpartition("/")
     if group in SAME_SCHEMA_GROUPS:
         obj["apiVersion"] = group + "/*"
     meta = dict(obj.get("metadata") or {})
