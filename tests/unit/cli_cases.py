@@ -52,10 +52,13 @@ def fail_json(self, msg, **kwargs):
 
 
 def load_cases(path):
-    """Load the cases of one YAML file as pytest params, each with its ``id``."""
+    """Load the cases of one YAML file as pytest params, each with its ``id``.
+
+    Entries without an ``id`` only hold YAML anchors (recorded outputs shared by several cases).
+    """
     with open(path, encoding="utf-8") as handle:
         cases = yaml.safe_load(handle)
-    return [pytest.param(case, id=case["id"]) for case in cases]
+    return [pytest.param(case, id=case["id"]) for case in cases if "id" in case]
 
 
 def run_case(module_main, case):

@@ -14,21 +14,16 @@ import json
 import os
 
 import pytest
-import yaml
 
 from ansible.module_utils import basic
 from ansible_collections.istiolab.mesh.plugins.module_utils._istioctl import record_name
 from ansible_collections.istiolab.mesh.plugins.modules import istio_install
 
-from tests.unit.cli_cases import check_case
+from tests.unit.cli_cases import check_case, load_cases
 
 _CASES_FILE = os.path.join(os.path.dirname(__file__), "cases", "istio_install.yml")
 
 
-def _cases():
-    with open(_CASES_FILE, encoding="utf-8") as handle:
-        entries = yaml.safe_load(handle)
-    return [pytest.param(case, id=case["id"]) for case in entries if "id" in case]
 
 
 def _substitute(value, words):
@@ -70,7 +65,7 @@ def _record_store(monkeypatch, initial):
     return store
 
 
-@pytest.mark.parametrize("case", _cases())
+@pytest.mark.parametrize("case", load_cases(_CASES_FILE))
 def test_istio_install(case, tmp_path, monkeypatch):
     case = _substitute(case, {"{manifest_digest}": _manifest_digest(case), "{tmpdir}": str(tmp_path)})
     name = record_name((case.get("params") or {}).get("revision"))
