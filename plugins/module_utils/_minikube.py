@@ -426,3 +426,19 @@ def describe_cluster(client, profile, profiles=None):
     if nodes[0].get("Host") == "Running":
         info["node_ip"] = client.ip(profile)
     return info
+
+
+def run_module(module, run, **fail_extra):
+    """The body of every minikube module's ``main()``.
+
+    Calls ``run(module, client)`` for the result and turns a :class:`CliError` into a failure that
+    carries the commands run so far (and ``fail_extra``, e.g. an empty ``actions`` list).
+    """
+    client = Minikube(module, binary_path=module.params["binary_path"])
+    try:
+        result = run(module, client)
+    except CliError as exc:
+        failure = dict(fail_extra)
+        failure.update(exc.fail_kwargs())
+        module.fail_json(commands=client.commands, **failure)
+    module.exit_json(**result)

@@ -96,7 +96,7 @@ commands:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.istiolab.mesh.plugins.module_utils._cli import BINARY_ARG_SPEC, CliError
-from ansible_collections.istiolab.mesh.plugins.module_utils._minikube import DEFAULT_PROFILE, Minikube
+from ansible_collections.istiolab.mesh.plugins.module_utils._minikube import DEFAULT_PROFILE, run_module
 
 
 def run(module, client):
@@ -136,13 +136,7 @@ def main():
         profile=dict(type="str", default=DEFAULT_PROFILE),
     )
     argument_spec.update(BINARY_ARG_SPEC)
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    client = Minikube(module, binary_path=module.params["binary_path"])
-    try:
-        result = run(module, client)
-    except CliError as exc:
-        module.fail_json(commands=client.commands, actions=[], **exc.fail_kwargs())
-    module.exit_json(**result)
+    run_module(AnsibleModule(argument_spec=argument_spec, supports_check_mode=True), run, actions=[])
 
 
 if __name__ == "__main__":

@@ -136,12 +136,12 @@ commands:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.istiolab.mesh.plugins.module_utils._cli import BINARY_ARG_SPEC, CliError
+from ansible_collections.istiolab.mesh.plugins.module_utils._cli import BINARY_ARG_SPEC
 from ansible_collections.istiolab.mesh.plugins.module_utils._minikube import (
     DEFAULT_PROFILE,
-    Minikube,
     current_settings,
     describe_cluster,
+    run_module,
 )
 
 
@@ -177,13 +177,7 @@ def main():
         ),
     )
     argument_spec.update(BINARY_ARG_SPEC)
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    client = Minikube(module, binary_path=module.params["binary_path"])
-    try:
-        result = run(module, client)
-    except CliError as exc:
-        module.fail_json(commands=client.commands, **exc.fail_kwargs())
-    module.exit_json(**result)
+    run_module(AnsibleModule(argument_spec=argument_spec, supports_check_mode=True), run)
 
 
 if __name__ == "__main__":
