@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -188,6 +189,33 @@ class HarnessClient:
     def append_log(self, namespace, pod, container, lines):
         """Lines that ``kubectl logs`` (the pods/log subresource) returns after the emulator's start line."""
         return self.request("POST", "/_harness/logs", {"namespace": namespace, "pod": pod, "container": container, "lines": list(lines)})
+
+
+# ---- the project's pinned versions ---------------------------------------------------------------------
+_GROUP_VARS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "inventory", "group_vars", "all.yml")
+
+
+def pinned_version(variable, override_env):
+    """A fake CLI's own version: ``$override_env``, else the project's pin ``variable`` in group_vars/all.yml."""
+    override = os.environ.get(override_env)
+    if override:
+        return override
+    with open(_GROUP_VARS, encoding="utf-8") as handle:
+        match = re.search(r'^%s:\s*"?([^"\s]+)"?' % re.escape(variable), handle.read(), re.MULTILINE)
+    if not match:
+        raise LookupError("%s not found in %s" % (variable, _GROUP_VARS))
+    return match.group(1)
+
+
+# ---- fake CLI faults --------------------------------------------------------------------------------
+def cli_faults(cli, directory=None):
+    """The faults $MESH_HARNESS_DIR/faults.json injects into the fake ``cli`` ({} when none)."""
+    path = os.path.join(directory or os.environ.get(DIR_VARIABLE, ""), "faults.json")
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle).get(cli, {}) or {}
+    except FileNotFoundError:
+        return {}
 
 
 # ---- CLI call log ---------------------------------------------------------------------------------

@@ -17,7 +17,6 @@ See fake_docker.md for the subcommands and the upstream reference of each format
 from __future__ import annotations
 
 import json
-import os
 import platform
 import sys
 
@@ -47,15 +46,6 @@ DEFAULTS = {
 
 def _go_arch() -> str:
     return {"x86_64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(platform.machine(), "amd64")
-
-
-def _faults() -> dict:
-    path = os.path.join(os.environ.get("MESH_HARNESS_DIR", ""), "faults.json")
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle).get("docker", {}) or {}
-    except FileNotFoundError:
-        return {}
 
 
 def _client_info() -> dict:
@@ -153,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     if argv[1:] not in (["--format", JSON_FORMAT], ["--format=" + JSON_FORMAT], ["-f", JSON_FORMAT]):
         sys.stderr.write("fake docker: only `docker %s --format '%s'` is emulated, got %r\n" % (command, JSON_FORMAT, argv))
         return 2
-    faults = _faults()
+    faults = client.cli_faults("docker")
     state = faults.get(command, "up")
     settings = None if state in ("down", "denied") else {key: faults.get(key, value) for key, value in DEFAULTS.items()}
     document = info_document(settings) if command == "info" else version_document(settings)

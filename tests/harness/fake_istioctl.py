@@ -28,7 +28,6 @@ try:
 except ImportError:  # the fakes may run under a python3 without the venv
     yaml = None
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ISTIO_NAMESPACE = "istio-system"
 GIT_REVISION = "0f1e2d3c4b5a69788796a5b4c3d2e1f0a9b8c7d6"
 GO_VERSION = "go1.25.1"
@@ -111,23 +110,10 @@ def _write(stream, text):
 
 
 def client_version():
-    pinned = os.environ.get("FAKE_ISTIOCTL_VERSION")
-    if pinned:
-        return pinned
-    with open(os.path.join(REPO, "inventory", "group_vars", "all.yml"), encoding="utf-8") as handle:
-        match = re.search(r'^mesh_istio_version:\s*"?([^"\s]+)"?', handle.read(), re.MULTILINE)
-    if not match:
-        raise Failure("fake istioctl: mesh_istio_version not found in inventory/group_vars/all.yml", code=2)
-    return match.group(1)
-
-
-def faults():
-    path = os.path.join(os.environ.get("MESH_HARNESS_DIR", ""), "faults.json")
     try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle).get("istioctl", {}) or {}
-    except FileNotFoundError:
-        return {}
+        return client.pinned_version("mesh_istio_version", "FAKE_ISTIOCTL_VERSION")
+    except LookupError as exc:
+        raise Failure("fake istioctl: %s" % exc, code=2)
 
 
 def parse(argv):
@@ -684,7 +670,7 @@ def main(argv: list[str] | None = None) -> int:
         handler = COMMANDS.get(tuple(words[:2])) or COMMANDS.get(tuple(words[:1]))
         if handler is None:
             raise Failure('Error: unknown command "%s" for "istioctl"\nRun \'istioctl --help\' for usage.' % " ".join(words[:1]))
-        out, err, code = handler(opts, faults(), client_version())
+        out, err, code = handler(opts, client.cli_faults("istioctl"), client_version())
     except Failure as exc:
         _write(sys.stdout, exc.stdout)
         _write(sys.stderr, exc.message + "\n")

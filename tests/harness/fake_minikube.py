@@ -23,7 +23,6 @@ import uuid
 
 from tests.harness import client
 
-VERSION = "v1.37.0"
 COMMIT = "65318f4cfff9c12cc87ec9eb8f4cdd57b25047f3"
 DEFAULT_PROFILE = "minikube"
 DEFAULT_KUBERNETES = "v1.34.0"
@@ -74,6 +73,11 @@ class Args:
         return values[-1] if values else default
 
 
+def version():
+    """The fake's own version: $FAKE_MINIKUBE_VERSION, else the project's pin."""
+    return client.pinned_version("mesh_minikube_version", "FAKE_MINIKUBE_VERSION")
+
+
 def _canonical(name):
     return {"-p": "profile", "-o": "output", "-n": "namespace"}.get(name, name.lstrip("-"))
 
@@ -110,15 +114,6 @@ def save_profiles(profiles):
     with open(tmp, "w", encoding="utf-8") as handle:
         json.dump(profiles, handle, indent=1, sort_keys=True)
     os.replace(tmp, _profiles_file())
-
-
-def _faults():
-    path = os.path.join(os.environ.get("MESH_HARNESS_DIR", ""), "faults.json")
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle).get("minikube", {}) or {}
-    except FileNotFoundError:
-        return {}
 
 
 def _event(kind, data):
@@ -162,10 +157,10 @@ def _must_run(args, profile):
 
 def cmd_version(args):
     if args.json:
-        return json.dumps({"commit": COMMIT, "minikubeVersion": VERSION}) + "\n"
+        return json.dumps({"commit": COMMIT, "minikubeVersion": version()}) + "\n"
     if args.flag("short") == "true":
-        return VERSION + "\n"
-    return "minikube version: %s\ncommit: %s\n" % (VERSION, COMMIT)
+        return version() + "\n"
+    return "minikube version: %s\ncommit: %s\n" % (version(), COMMIT)
 
 
 _PROFILE_STATUS = {"Running": "OK", "Stopped": "Stopped", "Paused": "Paused"}
@@ -293,7 +288,7 @@ def _node_object(name, index, config):
     node_name = name if index == 0 else "%s-%s" % (name, node["Name"])
     labels = {
         "kubernetes.io/hostname": node_name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64",
-        "minikube.k8s.io/name": name, "minikube.k8s.io/version": VERSION,
+        "minikube.k8s.io/name": name, "minikube.k8s.io/version": version(),
         "minikube.k8s.io/primary": "true" if index == 0 else "false",
     }
     if index == 0:
@@ -345,7 +340,7 @@ def _start_failure(args, fault):
     else:
         raise Fail(2, "fake minikube: unknown start fault %r in faults.json (known: no_docker, insufficient_memory)\n" % fault)
     if args.json:
-        setup = "[%s] minikube %s on Debian 12" % (args.profile, VERSION)
+        setup = "[%s] minikube %s on Debian 12" % (args.profile, version())
         lines = [
             _event("step", {"currentstep": "0", "message": setup, "name": "Initial Minikube Setup", "totalsteps": "19"}),
             _event("step", {"currentstep": "1", "message": "Using the docker driver based on user configuration",
@@ -362,13 +357,13 @@ def _start_failure(args, fault):
 
 
 def cmd_start(args):
-    fault = _faults().get("start")
+    fault = client.cli_faults("minikube").get("start")
     if fault:
         _start_failure(args, fault)
     profiles = load_profiles() or {}
     name = args.profile
     existing = profiles.get(name)
-    steps = [("Initial Minikube Setup", "[%s] minikube %s on Debian 12" % (name, VERSION))]
+    steps = [("Initial Minikube Setup", "[%s] minikube %s on Debian 12" % (name, version()))]
     if existing is None:
         existing = {"config": _new_config(args, name, profiles), "addons": dict(ADDONS)}
         config = existing["config"]
