@@ -18,6 +18,7 @@ from tests.unit.scenarios._scenarios import REPO, assert_refused, by_identity, d
 
 SAMPLES = REPO / "tests" / "fixtures" / "istio-samples"
 
+
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory) -> dict[str, Path]:
     """The role's defaults rendered once, plus fault_injection with routing_fault_kind=abort."""
@@ -176,5 +177,5 @@ def test_bad_input_fails_before_anything_naming_the_variable(bad_runs, case):
 def test_strings_from_the_command_line_are_read_as_numbers(tmp_path):
     """-e key=value gives strings; a valid number in a string is accepted, as Ansible's own option types do."""
     result = run_role(tmp_path, "routing", "validate", {"routing_canary_weights": {"v1": "70", "v2": "30"},
-                                             "routing_mirror_percentage": "12.5", "routing_fault_abort_status": "503"})
+                                                        "routing_mirror_percentage": "12.5", "routing_fault_abort_status": "503"})
     assert result.returncode == 0, result.stdout[-3000:]
