@@ -10,6 +10,9 @@ holding ``<hex>  <file name>`` next to it.
 * ``samples/bookinfo`` is a small stand-in written here, not Istio's text: the same object names and labels
   as upstream (productpage-v1, details-v1, ratings-v1, reviews-v1/v2/v3, their Services and ServiceAccounts),
   which is what the roles and the emulator rely on.
+* ``samples/addons`` holds the stand-ins of ``tests/fixtures/telemetry/addons`` (prometheus, grafana, jaeger,
+  kiali: upstream's object names, labels and the prometheus ConfigMap's keys), so the telemetry role reads its
+  addons from the cached release as it does on a real run.
 
 Command line (run from the checkout with the venv's python)::
 
@@ -49,6 +52,7 @@ STATE_NAME = "release"
 BOOKINFO = {"details": ["v1"], "ratings": ["v1"], "reviews": ["v1", "v2", "v3"], "productpage": ["v1"]}
 BOOKINFO_IMAGE_TAG = "1.20.3"
 PORT = 9080
+ADDONS_DIR = os.path.join(REPO_ROOT, "tests", "fixtures", "telemetry", "addons")
 
 
 def istioctl_wrapper():
@@ -146,6 +150,18 @@ def networking_objects():
     return {"bookinfo-gateway.yaml": gateway, "destination-rule-all.yaml": rules}
 
 
+def addon_files():
+    """``{file name: bytes}`` of the addon stand-ins, in a stable order so the archive's digest is too."""
+    names = sorted(name for name in os.listdir(ADDONS_DIR) if name.endswith(".yaml"))
+    if not names:
+        raise RuntimeError("no addon stand-ins in %s; the fake release needs them for samples/addons" % ADDONS_DIR)
+    contents = {}
+    for name in names:
+        with open(os.path.join(ADDONS_DIR, name), "rb") as handle:
+            contents[name] = handle.read()
+    return contents
+
+
 def _dump_all(objects):
     return yaml.safe_dump_all(objects, sort_keys=False).encode()
 
@@ -176,6 +192,8 @@ def archive_bytes(version):
         _add(tar, top + "/samples/bookinfo/platform/kube/bookinfo.yaml", _dump_all(bookinfo_objects()))
         for name, objects in networking_objects().items():
             _add(tar, top + "/samples/bookinfo/networking/" + name, _dump_all(objects))
+        for name, data in addon_files().items():
+            _add(tar, top + "/samples/addons/" + name, data)
         _add(tar, top + "/manifests/profiles/demo.yaml", b"apiVersion: install.istio.io/v1alpha1\nkind: IstioOperator\nspec: {}\n")
     return buf.getvalue()
 

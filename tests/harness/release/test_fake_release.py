@@ -32,6 +32,22 @@ def test_archive_has_the_release_layout_and_bookinfo_names():
         "bookinfo-details", "bookinfo-productpage", "bookinfo-ratings", "bookinfo-reviews"]
 
 
+def test_archive_ships_the_addon_stand_ins_in_samples_addons():
+    with tarfile.open(fileobj=io.BytesIO(fake_release.archive_bytes("1.31.0"))) as tar:
+        addons = {m.name.rsplit("/", 1)[1]: tar.extractfile(m).read() for m in tar.getmembers()
+                  if m.name.startswith("istio-1.31.0/samples/addons/") and m.isfile()}
+    assert sorted(addons) == ["grafana.yaml", "jaeger.yaml", "kiali.yaml", "prometheus.yaml"]
+    for name, data in addons.items():
+        assert data == open(os.path.join(fake_release.ADDONS_DIR, name), "rb").read()
+    prometheus = list(yaml.safe_load_all(addons["prometheus.yaml"]))
+    config = next(o for o in prometheus if o and o["kind"] == "ConfigMap" and o["metadata"]["name"] == "prometheus")
+    assert "/etc/config/recording_rules.yml" in yaml.safe_load(config["data"]["prometheus.yml"])["rule_files"]
+
+
+def test_archive_is_the_same_on_every_build():
+    assert fake_release.archive_bytes("1.31.0") == fake_release.archive_bytes("1.31.0")
+
+
 def test_build_publishes_a_matching_checksum_per_platform(tmp_path):
     release_dir = fake_release.build_release(str(tmp_path), "1.31.0")
     for platform in fake_release.PLATFORMS:
