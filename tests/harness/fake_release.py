@@ -16,7 +16,7 @@ holding ``<hex>  <file name>`` next to it.
 
 Command line (run from the checkout with the venv's python)::
 
-    python -m tests.harness.fake_release up [--dir DIR] [--version 1.31.0]   # build, serve in the background
+    python -m tests.harness.fake_release up [--dir DIR] [--version 1.31.1]   # build, serve in the background
     python -m tests.harness.fake_release down [--dir DIR]                    # stop the server
     python -m tests.harness.fake_release serve --root ROOT [--port-file F]   # foreground (used by ``up``)
 
@@ -43,7 +43,7 @@ import urllib.request
 import yaml
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-DEFAULT_VERSION = "1.31.0"
+DEFAULT_VERSION = "1.31.1"
 # Istio names macOS "osx" in its assets.
 PLATFORMS = ("linux-amd64", "linux-arm64", "osx-amd64", "osx-arm64")
 STATE_NAME = "release"

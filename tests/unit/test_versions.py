@@ -1,6 +1,6 @@
 """The shared facts have one home, inventory/group_vars/all.yml; role defaults only mirror them.
 
-A role default such as ``istio_version: "{{ mesh_istio_version | default('1.31.0') }}"`` follows the
+A role default such as ``istio_version: "{{ mesh_istio_version | default('1.31.1') }}"`` follows the
 shared fact and keeps a literal fallback for use outside this inventory (an installed collection).
 When a version is bumped in group_vars and not in a fallback, the role would silently install another
 version elsewhere: these tests catch that, and check that every default is documented, with the

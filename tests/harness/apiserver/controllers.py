@@ -20,7 +20,7 @@ POD_NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 NODE_IP = "192.168.49.2"
 DEFAULT_NODE = "minikube"
 # Used for the sidecar image only when no istiod Deployment exists to take the version from.
-FALLBACK_PROXY_TAG = "1.31.0"
+FALLBACK_PROXY_TAG = "1.31.1"
 REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
 
 

@@ -87,7 +87,8 @@ def test_up_is_idempotent_and_down_leaves_no_process(tmp_path):
     pid = json.load(open(tmp_path / "release.json"))["pid"]
     try:
         assert cli("up") == url
-        with urllib.request.urlopen(url + "/1.31.0/istio-1.31.0-linux-amd64.tar.gz") as answer:
+        version = fake_release.DEFAULT_VERSION
+        with urllib.request.urlopen("%s/%s/istio-%s-linux-amd64.tar.gz" % (url, version, version)) as answer:
             assert answer.status == 200
     finally:
         cli("down")
