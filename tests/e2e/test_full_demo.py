@@ -1,0 +1,125 @@
+"""playbooks/full-demo.yml and playbooks/teardown.yml end to end on the offline cluster (provider minikube, fake CLIs).
+
+One environment for the module, taken through the demo's life in order: a first run from empty, a second run,
+a check-mode run, teardown, and a second teardown. Each stage runs once, on first use, after the stages before
+it, so any single test can also be run alone.
+"""
+
+import functools
+import os
+
+import pytest
+
+from tests.e2e._demo import FULL_DEMO, PROFILE, SUMMARY_TASK, TEARDOWN, TEARDOWN_REPORT_TASK, OfflineDemo, demo_objects
+
+DEMO_NAMESPACES = ("bookinfo", "istio-system")
+
+
+class Life:
+    """The demo's stages on one offline cluster, each run once; ``before``/``after`` are emulator snapshots."""
+
+    def __init__(self, demo):
+        self.demo = demo
+        self.baseline = demo.snapshot()
+
+    def _stage(self, *args):
+        before = self.demo.snapshot()
+        run = self.demo.run(*args)
+        return run, before, self.demo.snapshot()
+
+    @functools.cached_property
+    def first(self):
+        return self._stage(FULL_DEMO)
+
+    @functools.cached_property
+    def second(self):
+        self.first  # noqa: B018 - the stage before must have run
+        return self._stage(FULL_DEMO)
+
+    @functools.cached_property
+    def check(self):
+        self.second  # noqa: B018
+        return self._stage(FULL_DEMO, "--check")
+
+    @functools.cached_property
+    def teardown(self):
+        self.check  # noqa: B018
+        return self._stage(TEARDOWN)
+
+    @functools.cached_property
+    def teardown_again(self):
+        self.teardown  # noqa: B018
+        return self._stage(TEARDOWN)
+
+
+@pytest.fixture(scope="module")
+def life(tmp_path_factory):
+    with OfflineDemo(tmp_path_factory.mktemp("e2e")) as demo:
+        yield Life(demo)
+
+
+def report_lines(run, prefix):
+    """The items of one line of teardown's report, e.g. prefix "Removed: " -> ["namespace bookinfo", ...]."""
+    for line in run.lines(TEARDOWN_REPORT_TASK):
+        if line.startswith(prefix):
+            items = line[len(prefix):]
+            return [] if items == "nothing" else items.split(", ")
+    raise AssertionError(f"teardown printed no '{prefix}' line: {run.lines(TEARDOWN_REPORT_TASK)}")
+
+
+def test_full_demo_completes_and_verifies_productpage(life):
+    run, _, after = life.first
+    assert run.returncode == 0 and run.failures == 0, run.explain()
+    summary = run.lines(SUMMARY_TASK)
+    assert any(line.startswith("Verified productpage through the gateway: passed") for line in summary), summary
+    assert not any("FAILED" in line for line in summary), summary
+    # Istio came through release_artifact's download and checksum path, not from a cache or PATH.
+    download = run.task("Download the Istio release and check its published SHA-256.")
+    assert download is not None and download.changed and download.result["cached"] is False, run.explain()
+    assert os.path.isfile(download.result["istioctl"])
+    assert life.demo.profiles()[PROFILE]["state"] == "Running"
+    for namespace in DEMO_NAMESPACES:
+        assert ("v1", "Namespace", "", namespace) in after.objects
+    pods = life.demo.client.list("/api/v1/namespaces/bookinfo/pods")
+    assert len(pods) == 6, [p["metadata"]["name"] for p in pods]
+    sidecars = [p["metadata"]["name"] for p in pods
+                if "istio-proxy" in [c["name"] for c in p["spec"].get("initContainers", []) + p["spec"]["containers"]]]
+    assert len(sidecars) == len(pods), f"pods without the istio-proxy sidecar: {sorted({p['metadata']['name'] for p in pods} - set(sidecars))}"
+
+
+def test_second_run_changes_nothing(life):
+    run, before, after = life.second
+    assert run.returncode == 0 and run.failures == 0, run.explain()
+    assert run.changed == 0, run.explain()
+    assert before.diff(after) == [], "a run that reported changed=0 wrote to the cluster:\n" + "\n".join(before.diff(after))
+
+
+def test_check_mode_after_convergence_changes_nothing(life):
+    run, before, after = life.check
+    assert run.returncode == 0 and run.failures == 0, run.explain()
+    assert run.changed == 0, run.explain()
+    assert before.diff(after) == [], "--check wrote to the cluster:\n" + "\n".join(before.diff(after))
+
+
+def test_teardown_leaves_the_cluster_as_it_was_before_the_demo(life):
+    run, _, after = life.teardown
+    assert run.returncode == 0 and run.failures == 0, run.explain()
+    assert demo_objects(after, life.baseline) == [], "teardown left objects the demo made"
+    assert set(life.baseline.objects) <= set(after.objects), "teardown removed objects the demo did not make"
+    assert not [key for key in after.objects if key[1] == "CustomResourceDefinition" and key[3].endswith(".istio.io")]
+    for namespace in DEMO_NAMESPACES:
+        assert ("v1", "Namespace", "", namespace) not in after.objects
+    assert PROFILE not in life.demo.profiles()
+    assert f'"name": "{PROFILE}"' not in after.cli_state["kubeconfig"], "the profile's kubeconfig context is left"
+    removed = report_lines(run, "Removed: ")
+    for part in ("namespace bookinfo", "Istio control plane", "namespace istio-system", f"minikube profile {PROFILE}"):
+        assert part in removed, run.lines(TEARDOWN_REPORT_TASK)
+
+
+def test_second_teardown_removes_nothing_and_reports_absent(life):
+    run, before, after = life.teardown_again
+    assert run.returncode == 0 and run.failures == 0, run.explain()
+    assert run.changed == 0, run.explain()
+    assert before.diff(after) == []
+    assert report_lines(run, "Removed: ") == []
+    assert f"minikube profile {PROFILE}" in report_lines(run, "Already absent: ")
