@@ -10,7 +10,7 @@ export PATH := $(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 ARGS ?=
 
-.PHONY: demo teardown render test lint yamllint ansible-lint sanity unit build-doc validate molecule bench clean
+.PHONY: demo teardown render test lint yamllint ansible-lint sanity unit e2e build-doc validate molecule bench clean
 
 $(VENV)/.runtime-installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -31,7 +31,7 @@ teardown: $(VENV)/.runtime-installed
 render: $(VENV)/.runtime-installed
 	$(BIN)/ansible-playbook playbooks/render.yml $(ARGS)
 
-test: lint sanity unit build-doc validate molecule
+test: lint sanity unit e2e build-doc validate molecule
 	@echo "make test: all checks passed"
 
 lint: yamllint ansible-lint
@@ -47,6 +47,9 @@ sanity: $(VENV)/.test-installed
 
 unit: $(VENV)/.test-installed
 	$(BIN)/python -m pytest -q tests/unit tests/harness tests/fault
+
+e2e: $(VENV)/.test-installed
+	$(BIN)/python -m pytest -q tests/e2e
 
 build-doc: $(VENV)/.test-installed
 	$(BIN)/python tests/tools/build_and_doc.py
