@@ -1,78 +1,152 @@
-"""A stand-in for the Istio ingress gateway and Bookinfo's productpage, on 127.0.0.1, for the offline cluster.
+"""A stand-in for the Istio ingress gateway, Bookinfo and httpbin, on 127.0.0.1, for the offline cluster.
 
-The emulator stores objects but moves no traffic. This server answers what a browser (or the traffic probe)
-sees through the real gateway, deciding each answer from the objects stored in the emulator:
+The emulator stores objects but moves no traffic. This server answers what a client sees through the real
+mesh, deciding each answer from the objects stored in the emulator at the time of the request (so a change
+applied by a role shows on the next request). What it emulates, and what it does not, is listed in the
+"Data plane" section of tests/harness/README.md; in short:
 
-* ``GET /productpage`` answers 200 with a page that says ``Reviews served by: reviews-<version>-<pod>``, and
-  draws stars the way the current productpage does (v2 black ``text-black-500``, v3 red ``text-red-500``).
-  The reviews version follows the ``reviews`` VirtualService of the Bookinfo namespace when there is one:
-  the first ``http`` route whose ``match`` fits (``headers: end-user: exact|prefix|regex``; productpage sends
-  ``end-user: <name>`` once someone signed in), then a destination drawn by ``weight``, its ``subset`` mapped
-  to a ``version`` label through the ``reviews`` DestinationRule. Without a VirtualService, versions take
-  turns (v1, v2, v3), as Kubernetes' own load balancing spreads them. A subset that no DestinationRule
-  defines makes the reviews call fail, as in Istio, and the page says reviews are unavailable.
-* ``POST /login`` (form field ``username``) sets a ``session`` cookie and redirects to /productpage;
-  ``GET /logout`` ends the session.
-
-Pod names come from the emulator's Pods (``app=reviews``, ``version=<v>``) when it has them.
+* ``GET /productpage``: the page names ``Reviews served by: reviews-<version>-<pod>`` and draws stars the way
+  the current productpage does (v2 black ``text-black-500``, v3 red ``text-red-500``). The reviews version
+  follows the ``reviews`` VirtualService (first ``http`` route whose ``match`` fits ``end-user``, a destination
+  drawn by ``weight``, its ``subset`` mapped to a ``version`` through the DestinationRule). reviews v2 and v3
+  call ratings, through the ``ratings`` VirtualService and its ``fault`` (``delay``, ``abort``).
+  productpage waits ``productpage_timeout`` seconds (Bookinfo: 3) for reviews and tries twice.
+* ``POST /login`` (form field ``username``) sets a ``session`` cookie; productpage then sends ``end-user``.
+* Gateway filters in the gateway's namespace, in Envoy's order: an EnvoyFilter ``local_ratelimit`` (429) and
+  AuthorizationPolicies with IP blocks (403 ``RBAC: access denied``).
+* A request with ``Host: httpbin[:8000]`` is a call from inside the mesh to httpbin: routed by the ``httpbin``
+  VirtualService, copied by its ``mirror``, answered by ``/hostname`` etc., and logged as one line per
+  request in the answering pod's log (``kubectl logs``), as go-httpbin does.
 
 Command line (from the checkout, with the harness up)::
 
-    python -m tests.harness.dataplane up [--dir DIR] [--namespace bookinfo]   # background; prints the URL
+    python -m tests.harness.dataplane up [--dir DIR] [--namespace bookinfo] [--productpage-timeout 3]
     python -m tests.harness.dataplane down [--dir DIR]
 
-``up`` records ``{"url", "pid", "namespace"}`` in ``DIR/dataplane.json``. In pytest use :class:`DataPlane`.
+``up`` records ``{"url", "pid", "namespace", "productpage_timeout"}`` in ``DIR/dataplane.json`` and restarts a
+running stand-in whose settings differ. In pytest use :class:`DataPlane`.
 """
 
 import argparse
+import datetime
 import html
 import http.server
+import ipaddress
 import itertools
+import json
 import os
-import random
 import re
 import secrets
 import sys
 import threading
+import time
 import urllib.parse
 
 from tests.harness.fake_release import harness_dir, serve_until_terminated, start_background, stop_background
 
 STATE_NAME = "dataplane"
-VERSIONS = ("v1", "v2", "v3")
+HEALTH_PATH = "/_dataplane/healthz"
+# Versions a service has when the emulator holds no pods of it (Bookinfo's own Deployments).
+DEFAULT_VERSIONS = {"reviews": ("v1", "v2", "v3")}
 STARS = {"v2": "text-black-500", "v3": "text-red-500"}
 NETWORKING = "/apis/networking.istio.io/v1/namespaces/%s/%s"
+ENVOY_FILTERS = "/apis/networking.istio.io/v1alpha3/namespaces/%s/envoyfilters"
+AUTHORIZATION_POLICIES = "/apis/security.istio.io/v1/namespaces/%s/authorizationpolicies"
+# The labels of the ingress gateway's pods in Istio's default installation, which selectors match.
+GATEWAY_LABELS = {"app": "istio-ingressgateway", "istio": "ingressgateway"}
+# Bookinfo: productpage gives reviews 3 s per try and tries twice; reviews v2/v3 give ratings 10 s.
+PRODUCTPAGE_TIMEOUT = 3.0
+PRODUCTPAGE_TRIES = 2
+RATINGS_TIMEOUT = 10.0
+LOCAL_RATELIMIT = "envoy.filters.http.local_ratelimit"
+DURATION = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(h|m|s|ms|us|µs|ns)$")
+DURATION_UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
+DENOMINATORS = {"HUNDRED": 100, "TEN_THOUSAND": 10000, "MILLION": 1000000}
+
+
+class NotEmulated(Exception):
+    """A stored object uses a field the stand-in does not emulate; the request answers 500 naming it."""
+
+
+def seconds(duration):
+    """An Istio/protobuf duration (``7s``, ``500ms``, ``1m``) in seconds."""
+    found = DURATION.match(str(duration).strip())
+    if not found:
+        raise NotEmulated("duration %r is not a number with a unit h, m, s, ms, us or ns" % (duration,))
+    return float(found.group(1)) * DURATION_UNITS[found.group(2)]
+
+
+def _percentage(value, default=100.0):
+    """Istio's ``percentage: {value: p}`` as a fraction; a missing one means ``default`` percent."""
+    if value is None:
+        return default / 100.0
+    return float(value.get("value", 0)) / 100.0
+
+
+def _runtime_fraction(value):
+    """Envoy's RuntimeFractionalPercent ``default_value``; a missing one is 0, as Envoy defaults it for safety."""
+    fraction = (value or {}).get("default_value") or {}
+    return float(fraction.get("numerator", 0)) / DENOMINATORS[fraction.get("denominator", "HUNDRED")]
 
 
 class Routing:
-    """Picks the reviews version for one request from the objects stored in the emulator."""
+    """Decides routes, faults and gateway filters for one request from the objects stored in the emulator."""
 
-    def __init__(self, harness, namespace, rng=None):
+    def __init__(self, harness, namespace, gateway_namespace="istio-system"):
         self.harness = harness
         self.namespace = namespace
-        self.rng = rng or random.Random()
-        self._turns = itertools.cycle(VERSIONS)
+        self.gateway_namespace = gateway_namespace
+        self._spreads = {}
+        self._turns = {}
+        self._buckets = {}
         self._lock = threading.Lock()
+        self._reads = threading.Lock()
 
     def _items(self, path):
-        return (self.harness.get(path) or {}).get("items") or []
+        # One read at a time: the emulator listens with a small backlog, and a burst of concurrent pages would
+        # overflow it and wait for TCP's one-second retry, a latency that is the emulator's, not the mesh's.
+        with self._reads:
+            return (self.harness.get(path) or {}).get("items") or []
 
-    def _is_reviews(self, host):
+    def _spread(self, key, weights):
+        """The index chosen for this request by smooth weighted round robin over ``weights``.
+
+        Envoy draws at random; the stand-in spreads evenly instead, so every run of requests has the configured
+        shares (to within one request) and a probe's statistical test passes or fails by the configuration, never
+        by chance. The statistics themselves are tested in traffic_probe's unit tests, against random servers.
+        """
+        with self._lock:
+            current = self._spreads.setdefault(key, [0.0] * len(weights))
+            for index, weight in enumerate(weights):
+                current[index] += weight
+            chosen = max(range(len(weights)), key=current.__getitem__)
+            current[chosen] -= sum(weights)
+            return chosen
+
+    def _happens(self, key, fraction):
+        """Whether an event of that share of the requests (a fault, a mirrored copy) happens to this one."""
+        if fraction <= 0 or fraction >= 1:
+            return fraction >= 1
+        return self._spread(key, [fraction, 1 - fraction]) == 0
+
+    def is_host(self, service, host):
+        """Whether ``host`` (short or ``<name>.<namespace>...``) names ``service`` of the namespace."""
         short = host.split(".")
-        return short[0] == "reviews" and (len(short) == 1 or short[1] == self.namespace)
+        return short[0] == service and (len(short) == 1 or short[1] == self.namespace)
 
-    def virtual_service(self):
+    # -- Routes ------------------------------------------------------------------------------------
+    def virtual_service(self, service="reviews"):
         services = [
             vs
             for vs in self._items(NETWORKING % (self.namespace, "virtualservices"))
-            if any(self._is_reviews(host) for host in (vs.get("spec") or {}).get("hosts") or [])
+            if any(self.is_host(service, host) for host in (vs.get("spec") or {}).get("hosts") or [])
         ]
         return min(services, key=lambda vs: vs["metadata"]["name"]) if services else None
 
-    def subsets(self):
+    def subsets(self, service="reviews"):
         for rule in self._items(NETWORKING % (self.namespace, "destinationrules")):
             spec = rule.get("spec") or {}
-            if self._is_reviews(spec.get("host", "")):
+            if self.is_host(service, spec.get("host", "")):
                 return {s["name"]: (s.get("labels") or {}).get("version") for s in spec.get("subsets") or []}
         return {}
 
@@ -94,33 +168,195 @@ class Routing:
         weights = [d.get("weight", 0) for d in destinations]
         if not any(weights):
             weights = [1] * len(destinations)
-        with self._lock:
-            return self.rng.choices(destinations, weights=weights)[0]
+        return destinations[self._spread(("route", json.dumps(destinations, sort_keys=True)), weights)]
 
-    def version(self, headers):
-        """The version serving this request, or ``None`` when the route leads nowhere (a missing subset)."""
-        vs = self.virtual_service()
+    def route(self, service, headers):
+        """The ``http`` route of ``service`` that fits the request: ``{}`` without a VirtualService, ``None`` when none fits."""
+        vs = self.virtual_service(service)
         if vs is None:
-            with self._lock:
-                return next(self._turns)
+            return {}
         for route in (vs.get("spec") or {}).get("http") or []:
-            matches = route.get("match") or [{}]
-            if not any(self._fits(m, headers) for m in matches):
-                continue
-            destination = self._draw(route.get("route") or [{}]).get("destination") or {}
-            if "subset" not in destination:
-                with self._lock:
-                    return next(self._turns)
-            return self.subsets().get(destination["subset"])
+            if any(self._fits(m, headers) for m in route.get("match") or [{}]):
+                return route
         return None
 
-    def pod(self, version):
-        pods = self._items("/api/v1/namespaces/%s/pods?labelSelector=app%%3Dreviews%%2Cversion%%3D%s" % (self.namespace, version))
+    def _take_turn(self, service):
+        versions = sorted({
+            (p["metadata"].get("labels") or {}).get("version")
+            for p in self._items("/api/v1/namespaces/%s/pods?labelSelector=app%%3D%s" % (self.namespace, service))
+        } - {None}) or DEFAULT_VERSIONS.get(service, ("v1",))
+        with self._lock:
+            turns = self._turns.setdefault((service, tuple(versions)), itertools.cycle(versions))
+            return next(turns)
+
+    def destination_version(self, service, destination):
+        """The version a destination leads to, or ``None`` when its subset is defined by no DestinationRule."""
+        if "subset" not in destination:
+            # No subset: the Service balances over every version, as Kubernetes does.
+            return self._take_turn(service)
+        return self.subsets(service).get(destination["subset"])
+
+    def routed_version(self, service, route):
+        """The version a fitting route (``{}``: no VirtualService) sends one request to; ``None`` for an undefined subset."""
+        if not route:
+            return self._take_turn(service)
+        return self.destination_version(service, self._draw(route.get("route") or [{}]).get("destination") or {})
+
+    def version(self, headers, service="reviews"):
+        """The version serving this request, or ``None`` when the route leads nowhere (no route, a missing subset)."""
+        route = self.route(service, headers)
+        return None if route is None else self.routed_version(service, route)
+
+    def fault(self, route):
+        """The fault a route injects into one call: ``(delay seconds, abort status or None)``."""
+        fault = (route or {}).get("fault") or {}
+        key = json.dumps(route, sort_keys=True)
+        delay, abort = 0.0, None
+        if "delay" in fault and self._happens(("delay", key), _percentage(fault["delay"].get("percentage"))):
+            delay = seconds(fault["delay"].get("fixedDelay", "0s"))
+        if "abort" in fault and self._happens(("abort", key), _percentage(fault["abort"].get("percentage"))):
+            abort = int(fault["abort"].get("httpStatus", 503))
+        return delay, abort
+
+    def pod(self, service, version):
+        selector = "app%%3D%s%%2Cversion%%3D%s" % (service, version)
+        pods = self._items("/api/v1/namespaces/%s/pods?labelSelector=%s" % (self.namespace, selector))
         names = sorted(p["metadata"]["name"] for p in pods if not p["metadata"].get("deletionTimestamp"))
-        return names[0] if names else "reviews-%s-dataplane" % version
+        return names[0] if names else None
+
+    # -- Bookinfo ------------------------------------------------------------------------------------
+    def ratings_call(self, headers):
+        """One call from reviews to ratings: ``(seconds it took, whether ratings answered)``."""
+        route = self.route("ratings", headers)
+        if route is None:
+            return 0.0, False
+        delay, abort = self.fault(route)
+        if abort is not None:
+            return delay, False
+        if delay >= RATINGS_TIMEOUT:
+            return RATINGS_TIMEOUT, False
+        if self.routed_version("ratings", route) is None:
+            return delay, False
+        return delay, True
+
+    def reviews(self, headers, timeout):
+        """productpage's calls to reviews: ``(seconds the page waited, version or None, ratings answered)``."""
+        waited = 0.0
+        for _attempt in range(PRODUCTPAGE_TRIES):
+            version = self.version(headers)
+            if version is None:
+                continue
+            took, rated = self.ratings_call(headers) if version in STARS else (0.0, True)
+            if took < timeout:
+                return waited + took, version, rated
+            waited += timeout
+        return waited, None, False
+
+    # -- Gateway filters -----------------------------------------------------------------------------
+    def _selects_gateway(self, selector):
+        return (selector or {}).items() <= GATEWAY_LABELS.items()
+
+    def rate_limited(self):
+        """The headers of a 429 when a local rate limit at the gateway has no token left, else ``None``."""
+        for envoy_filter in self._items(ENVOY_FILTERS % self.gateway_namespace):
+            spec = envoy_filter.get("spec") or {}
+            if not self._selects_gateway((spec.get("workloadSelector") or {}).get("labels")):
+                continue
+            for number, patch in enumerate(spec.get("configPatches") or []):
+                value = (patch.get("patch") or {}).get("value") or {}
+                if patch.get("applyTo") != "HTTP_FILTER" or value.get("name") != LOCAL_RATELIMIT:
+                    continue
+                config = value.get("typed_config") or {}
+                key = (envoy_filter["metadata"].get("uid"), envoy_filter["metadata"].get("resourceVersion"), number)
+                if self._take_token(key, config.get("token_bucket") or {}):
+                    continue
+                if self._happens(("enabled",) + key, _runtime_fraction(config.get("filter_enabled"))) and \
+                        self._happens(("enforced",) + key, _runtime_fraction(config.get("filter_enforced"))):
+                    return {h["header"]["key"]: h["header"]["value"] for h in config.get("response_headers_to_add") or []}
+        return None
+
+    def _take_token(self, key, bucket):
+        """Envoy's token bucket: starts full, gains tokens_per_fill every fill_interval up to max_tokens."""
+        most = int(bucket.get("max_tokens", 1))
+        per_fill = int(bucket.get("tokens_per_fill", 1))
+        interval = seconds(bucket.get("fill_interval", "1s"))
+        now = time.monotonic()
+        with self._lock:
+            tokens, since = self._buckets.get(key, (most, now))
+            fills = int((now - since) // interval)
+            if fills:
+                tokens, since = min(most, tokens + fills * per_fill), since + fills * interval
+            taken = tokens > 0
+            self._buckets[key] = (tokens - 1 if taken else tokens, since)
+            return taken
+
+    def authorized(self, peer, remote, path, method):
+        """Whether the gateway's AuthorizationPolicies let the request through (DENY first, then ALLOW)."""
+        allow = []
+        for policy in self._items(AUTHORIZATION_POLICIES % self.gateway_namespace):
+            spec = policy.get("spec") or {}
+            if "targetRef" in spec or "targetRefs" in spec:
+                raise NotEmulated("AuthorizationPolicy %s: targetRefs" % policy["metadata"]["name"])
+            if not self._selects_gateway((spec.get("selector") or {}).get("matchLabels")):
+                continue
+            action = spec.get("action", "ALLOW")
+            if action == "CUSTOM":
+                raise NotEmulated("AuthorizationPolicy %s: action CUSTOM" % policy["metadata"]["name"])
+            matched = any(self._rule_fits(rule, peer, remote, path, method, policy) for rule in spec.get("rules") or [])
+            if action == "DENY" and matched:
+                return False
+            if action == "ALLOW":
+                allow.append(matched)
+        return not allow or any(allow)
+
+    @staticmethod
+    def _rule_fits(rule, peer, remote, path, method, policy):
+        unknown = set(rule) - {"from", "to"}
+        if unknown:
+            raise NotEmulated("AuthorizationPolicy %s: rule fields %s" % (policy["metadata"]["name"], ", ".join(sorted(unknown))))
+
+        def within(address, blocks):
+            return any(ipaddress.ip_address(address) in ipaddress.ip_network(block, strict=False) for block in blocks)
+
+        def source_fits(source):
+            addresses = {"ipBlocks": peer, "remoteIpBlocks": remote}
+            unknown = set(source) - {"ipBlocks", "notIpBlocks", "remoteIpBlocks", "notRemoteIpBlocks"}
+            if unknown:
+                raise NotEmulated("AuthorizationPolicy %s: source fields %s" % (policy["metadata"]["name"], ", ".join(sorted(unknown))))
+            return all(within(addresses[field], source[field]) for field in addresses if field in source) and not any(
+                within(addresses[field[3].lower() + field[4:]], source[field]) for field in ("notIpBlocks", "notRemoteIpBlocks")
+                if field in source)
+
+        def value_fits(value, patterns):
+            return any(p == "*" or value == p or (p.endswith("*") and value.startswith(p[:-1]))
+                       or (p.startswith("*") and value.endswith(p[1:])) for p in patterns)
+
+        def operation_fits(operation):
+            unknown = set(operation) - {"paths", "notPaths", "methods", "notMethods"}
+            if unknown:
+                raise NotEmulated("AuthorizationPolicy %s: operation fields %s" % (policy["metadata"]["name"], ", ".join(sorted(unknown))))
+            values = {"paths": path, "methods": method}
+            return all(value_fits(values[f], operation[f]) for f in values if f in operation) and not any(
+                value_fits(values[f], operation["not" + f.capitalize()]) for f in values if "not" + f.capitalize() in operation)
+
+        sources = [entry.get("source") or {} for entry in rule.get("from") or [{}]]
+        operations = [entry.get("operation") or {} for entry in rule.get("to") or [{}]]
+        return any(source_fits(s) for s in sources) and any(operation_fits(o) for o in operations)
+
+    # -- httpbin -----------------------------------------------------------------------------------
+    def mirrors(self, route):
+        """The destinations a route copies this request to (``mirror`` + ``mirrorPercentage``, or ``mirrors``)."""
+        copies = []
+        key = json.dumps(route, sort_keys=True)
+        if route and "mirror" in route and self._happens(("mirror", key), _percentage(route.get("mirrorPercentage"))):
+            copies.append(route["mirror"])
+        for number, mirror in enumerate((route or {}).get("mirrors") or []):
+            if self._happens(("mirrors", number, key), _percentage(mirror.get("percentage"))):
+                copies.append(mirror.get("destination") or {})
+        return copies
 
 
-def productpage(user, version, pod):
+def productpage(user, version, pod, rated=True):
     """The parts of productpage's HTML that a probe classifies."""
     who = '<p class="user">%s</p>' % html.escape(user) if user else '<button>Sign in</button>'
     if version is None:
@@ -128,11 +364,20 @@ def productpage(user, version, pod):
     else:
         stars = ""
         if version in STARS:
-            stars = "".join('<span class="%s">&#9733;</span>' % STARS[version] for _ in range(5))
+            if rated:
+                stars = '<span class="%s">&#9733;</span>' % STARS[version] * 5
+            else:
+                stars = '<p><i>Ratings service is currently unavailable</i></p>'
         reviews = "<p>An extremely entertaining play by Shakespeare.</p>%s<dl><dt>Reviews served by:</dt><dd><u>%s</u></dd></dl>" % (
             stars, html.escape(pod))
     return "<!DOCTYPE html><html><head><title>Simple Bookstore App</title></head><body>%s<h3>The Comedy of Errors</h3>%s</body></html>" % (
         who, reviews)
+
+
+def httpbin_log_line(status, method, uri, size, user_agent, client):
+    """One request line in the shape of go-httpbin's request log."""
+    return 'time="%s" status=%d method="%s" uri="%s" size_bytes=%d duration_ms=0.05 user_agent="%s" client_ip=%s' % (
+        datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"), status, method, uri, size, user_agent, client)
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -140,6 +385,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     server_version = "istio-envoy"
     routing = None
     sessions = None
+    productpage_timeout = PRODUCTPAGE_TIMEOUT
 
     def log_message(self, format, *args):  # noqa: A002 - the name http.server uses
         pass
@@ -159,42 +405,110 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         )
         return self.sessions.get(cookies.get("session", ""))
 
-    def do_GET(self):
-        path = urllib.parse.urlsplit(self.path).path
-        if path == "/productpage":
+    def _handle(self):
+        url = urllib.parse.urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        try:
+            if url.path == HEALTH_PATH:
+                self._send(200, b"ok", content_type="text/plain")
+            elif self.routing.is_host("httpbin", (self.headers.get("Host") or "").split(":")[0]):
+                self._httpbin(url)
+            elif self._through_gateway(url):
+                self._bookinfo(url, body)
+        except NotEmulated as exc:
+            self._send(500, ("dataplane: not emulated: %s (see tests/harness/README.md, Data plane)" % exc).encode(),
+                       content_type="text/plain")
+
+    do_GET = do_POST = _handle
+
+    def _through_gateway(self, url):
+        """The gateway's filters, in Envoy's order: the local rate limit first, then RBAC. False when one answered."""
+        limited = self.routing.rate_limited()
+        if limited is not None:
+            self._send(429, b"local_rate_limited", headers=limited, content_type="text/plain")
+            return False
+        peer = self.client_address[0]
+        # As with numTrustedProxies: 1, the last X-Forwarded-For address is the client's (remoteIpBlocks).
+        forwarded = [a.strip() for a in (self.headers.get("X-Forwarded-For") or "").split(",") if a.strip()]
+        if not self.routing.authorized(peer, forwarded[-1] if forwarded else peer, url.path, self.command):
+            self._send(403, b"RBAC: access denied", content_type="text/plain")
+            return False
+        return True
+
+    def _bookinfo(self, url, body):
+        if url.path == "/productpage" and self.command == "GET":
             user = self._user()
-            version = self.routing.version({"end-user": user} if user else {})
-            pod = self.routing.pod(version) if version else None
-            self._send(200, productpage(user, version, pod).encode())
-        elif path == "/logout":
+            waited, version, rated = self.routing.reviews({"end-user": user} if user else {}, self.productpage_timeout)
+            pod = (self.routing.pod("reviews", version) or "reviews-%s-dataplane" % version) if version else None
+            time.sleep(waited)
+            self._send(200, productpage(user, version, pod, rated).encode())
+        elif url.path == "/login" and self.command == "POST":
+            user = (urllib.parse.parse_qs(body.decode()).get("username") or [""])[0]
+            if not user:
+                self._send(400, b"username is required", content_type="text/plain")
+                return
+            token = secrets.token_hex(16)
+            self.sessions[token] = user
+            self._send(302, headers={"Location": "/productpage", "Set-Cookie": "session=%s; Path=/; HttpOnly" % token})
+        elif url.path == "/logout":
             self._send(302, headers={"Location": "/productpage", "Set-Cookie": "session=; Max-Age=0; Path=/"})
         else:
             self._send(404, b"", content_type="text/plain")
 
-    def do_POST(self):
-        if urllib.parse.urlsplit(self.path).path != "/login":
-            self._send(404, b"", content_type="text/plain")
+    def _httpbin(self, url):
+        routing = self.routing
+        route = routing.route("httpbin", {k.lower(): v for k, v in self.headers.items()})
+        version = routing.routed_version("httpbin", route) if route is not None else None
+        pod = routing.pod("httpbin", version) if version else None
+        if pod is None:
+            self._send(503, b"no healthy upstream", content_type="text/plain")
             return
-        length = int(self.headers.get("Content-Length") or 0)
-        form = urllib.parse.parse_qs(self.rfile.read(length).decode())
-        user = (form.get("username") or [""])[0]
-        if not user:
-            self._send(400, b"username is required", content_type="text/plain")
+        delay, abort = routing.fault(route)
+        for mirror in routing.mirrors(route):
+            copy = routing.pod("httpbin", routing.destination_version("httpbin", mirror) or "")
+            if copy:
+                self._log_httpbin(copy, 200, url, 0)
+        time.sleep(delay)
+        if abort is not None:
+            self._send(abort, b"fault filter abort", content_type="text/plain")
             return
-        token = secrets.token_hex(16)
-        self.sessions[token] = user
-        self._send(302, headers={"Location": "/productpage", "Set-Cookie": "session=%s; Path=/; HttpOnly" % token})
+        status, answer = 200, {"url": url.path}
+        if url.path == "/hostname":
+            answer = {"hostname": pod}
+        elif url.path.startswith("/status/") and url.path[8:].isdigit():
+            status, answer = int(url.path[8:]), {}
+        elif url.path == "/headers":
+            answer = {"headers": dict(self.headers.items())}
+        payload = json.dumps(answer).encode()
+        self._log_httpbin(pod, status, url, len(payload))
+        self._send(status, payload, content_type="application/json")
+
+    def _log_httpbin(self, pod, status, url, size):
+        target = url.path + ("?" + url.query if url.query else "")
+        line = httpbin_log_line(status, self.command, target, size, self.headers.get("User-Agent", ""), self.client_address[0])
+        self.routing.harness.append_log(self.routing.namespace, pod, "httpbin", [line])
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    # The default backlog of 5 drops the connections of a probe sending 10 at once, which the client's TCP then
+    # retries a second later: a latency that is the stand-in's, not the mesh's.
+    request_queue_size = 128
+    daemon_threads = True
 
 
 class DataPlane:
     """The server, bound to 127.0.0.1 on a free port; ``url`` is the gateway URL to give the roles."""
 
-    def __init__(self, harness, namespace="bookinfo", rng=None, port=0):
-        handler = type("Handler", (_Handler,), {"routing": Routing(harness, namespace, rng), "sessions": {}})
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
-        self.httpd.daemon_threads = True
+    def __init__(self, harness, namespace="bookinfo", port=0, productpage_timeout=PRODUCTPAGE_TIMEOUT,
+                 gateway_namespace="istio-system"):
+        handler = type("Handler", (_Handler,), {
+            "routing": Routing(harness, namespace, gateway_namespace), "sessions": {},
+            "productpage_timeout": float(productpage_timeout)})
+        self.httpd = _Server(("127.0.0.1", port), handler)
         self.url = "http://127.0.0.1:%d" % self.httpd.server_address[1]
-        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        # A short poll makes stop() quick, which the many short-lived servers of the tests notice.
+        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     def start(self):
         self._thread.start()
@@ -213,13 +527,15 @@ class DataPlane:
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m tests.harness.dataplane", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m tests.harness.dataplane", description=__doc__.split("\n", maxsplit=1)[0])
     sub = parser.add_subparsers(dest="command", required=True)
     for name in ("up", "down", "serve"):
         command = sub.add_parser(name)
         command.add_argument("--dir")
         if name != "down":
             command.add_argument("--namespace", default="bookinfo")
+            command.add_argument("--productpage-timeout", type=float, default=PRODUCTPAGE_TIMEOUT,
+                                 help="seconds productpage waits for reviews per try (it tries twice); Bookinfo's is 3")
         if name == "serve":
             command.add_argument("--port-file")
     args = parser.parse_args(argv)
@@ -228,14 +544,23 @@ def main(argv=None):
         from tests.harness.client import HarnessClient  # only the served process talks to the emulator
 
         os.environ["MESH_HARNESS_DIR"] = directory
-        plane = DataPlane(HarnessClient.from_env(), args.namespace)
+        plane = DataPlane(HarnessClient.from_env(), args.namespace, productpage_timeout=args.productpage_timeout)
         return serve_until_terminated(plane.httpd, args.port_file, plane.url)
     if args.command == "down":
         stop_background(directory, STATE_NAME)
         return 0
+    settings = {"namespace": args.namespace, "productpage_timeout": args.productpage_timeout}
+    state_path = os.path.join(directory, STATE_NAME + ".json")
+    if os.path.exists(state_path):
+        with open(state_path) as handle:
+            running = json.load(handle)
+        if any(running.get(key) != value for key, value in settings.items()):
+            stop_background(directory, STATE_NAME)
     state = start_background(
-        directory, STATE_NAME, ["tests.harness.dataplane", "serve", "--dir", directory, "--namespace", args.namespace],
-        "/productpage", extra={"namespace": args.namespace},
+        directory, STATE_NAME,
+        ["tests.harness.dataplane", "serve", "--dir", directory, "--namespace", args.namespace,
+         "--productpage-timeout", str(args.productpage_timeout)],
+        HEALTH_PATH, extra=settings,
     )
     print(state["url"])
     return 0
