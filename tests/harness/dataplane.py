@@ -42,6 +42,7 @@ import threading
 import time
 import urllib.parse
 
+from tests.harness.loopback import BackgroundServer
 from tests.harness.fake_release import harness_dir, serve_until_terminated, start_background, stop_background
 
 STATE_NAME = "dataplane"
@@ -490,14 +491,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.routing.harness.append_log(self.routing.namespace, pod, "httpbin", [line])
 
 
-class _Server(http.server.ThreadingHTTPServer):
-    # The default backlog of 5 drops the connections of a probe sending 10 at once, which the client's TCP then
-    # retries a second later: a latency that is the stand-in's, not the mesh's.
-    request_queue_size = 128
-    daemon_threads = True
-
-
-class DataPlane:
+class DataPlane(BackgroundServer):
     """The server, bound to 127.0.0.1 on a free port; ``url`` is the gateway URL to give the roles."""
 
     def __init__(self, harness, namespace="bookinfo", port=0, productpage_timeout=PRODUCTPAGE_TIMEOUT,
@@ -505,25 +499,7 @@ class DataPlane:
         handler = type("Handler", (_Handler,), {
             "routing": Routing(harness, namespace, gateway_namespace), "sessions": {},
             "productpage_timeout": float(productpage_timeout)})
-        self.httpd = _Server(("127.0.0.1", port), handler)
-        self.url = "http://127.0.0.1:%d" % self.httpd.server_address[1]
-        # A short poll makes stop() quick, which the many short-lived servers of the tests notice.
-        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-
-    def start(self):
-        self._thread.start()
-        return self
-
-    def stop(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self._thread.join()
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
+        super().__init__(handler, port)
 
 
 def main(argv=None):

@@ -42,6 +42,8 @@ import urllib.request
 
 import yaml
 
+from tests.harness.loopback import BackgroundServer
+
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DEFAULT_VERSION = "1.31.1"
 # Istio names macOS "osx" in its assets.
@@ -218,29 +220,12 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-class ReleaseServer:
+class ReleaseServer(BackgroundServer):
     """Serves ``root`` on 127.0.0.1 in a thread; ``base_url`` is what ``release_artifact`` takes."""
 
     def __init__(self, root, port=0):
-        handler = functools.partial(_QuietHandler, directory=root)
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
-        self.base_url = "http://127.0.0.1:%d" % self.httpd.server_address[1]
-        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def start(self):
-        self._thread.start()
-        return self
-
-    def stop(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self._thread.join()
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
+        super().__init__(functools.partial(_QuietHandler, directory=root), port)
+        self.base_url = self.url
 
 
 def harness_dir(value=None):
@@ -308,7 +293,7 @@ def stop_background(directory, name):
         pid = json.load(handle)["pid"]
     try:
         os.kill(pid, signal.SIGTERM)
-        for _ in range(100):
+        for _attempt in range(100):
             time.sleep(0.05)
             os.kill(pid, 0)
         os.kill(pid, signal.SIGKILL)
@@ -331,7 +316,7 @@ def serve_until_terminated(httpd, port_file, url):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m tests.harness.fake_release", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m tests.harness.fake_release", description=__doc__.split("\n", maxsplit=1)[0])
     sub = parser.add_subparsers(dest="command", required=True)
     p_up = sub.add_parser("up", help="build the fake release and serve it in the background")
     p_up.add_argument("--dir")

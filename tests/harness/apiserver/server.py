@@ -11,7 +11,9 @@ import sys
 import threading
 import time
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from ..loopback import LoopbackServer
 
 from . import resources, tables
 from .api import Api
@@ -424,8 +426,7 @@ def serve(directory, port=0):
     Handler.api = Api()
     Handler.control = Control()
     Handler.token = os.environ.get("MESH_HARNESS_TOKEN", "")
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    server.daemon_threads = True
+    server = LoopbackServer(("127.0.0.1", port), Handler)
     address = f"http://127.0.0.1:{server.server_address[1]}"
 
     def stop(signum, frame):
