@@ -32,8 +32,10 @@ from __future__ import annotations
 import random
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qsl, urlsplit
+
+from tests.harness.loopback import LoopbackServer
 
 _PAGE = """<html><body>
 <h4 class="text-3xl font-semibold">Book Reviews</h4>
@@ -45,13 +47,6 @@ _PAGE = """<html><body>
 </div>
 </body></html>
 """
-
-
-class _Server(ThreadingHTTPServer):
-    # The default backlog of 5 drops connections from a probe with more threads, and the kernel
-    # retries them a second later: a latency the tests did not ask for.
-    request_queue_size = 128
-    daemon_threads = True
 
 
 class ProbeServer:
@@ -68,7 +63,7 @@ class ProbeServer:
         """Session cookie value -> user name, as set by ``/login``."""
 
     def __enter__(self):
-        self._server = _Server(("127.0.0.1", 0), _handler_for(self))
+        self._server = LoopbackServer(("127.0.0.1", 0), _handler_for(self))
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05})
         self._thread.start()
         return self
