@@ -158,12 +158,15 @@ def table(results):
              r["cli_calls"]["minikube"], r["cli_calls"]["istioctl"], r["cli_calls"]["docker"], r["api_requests"], r["api_writes"]]
             for r in results]
     widths = [max(len(str(x)) for x in column) for column in zip(columns, *rows)]
-    line = lambda cells: "  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))  # noqa: E731
+
+    def line(cells):
+        return "  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+
     return "\n".join([line(columns), line(["-" * w for w in widths])] + [line(row) for row in rows])
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("--output", default=os.path.join(REPO, "bench", "results", "latest.json"))
     args = parser.parse_args(argv)
     results = []

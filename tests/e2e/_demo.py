@@ -400,7 +400,7 @@ def kill_processes(directory, exclude=()):
     """SIGKILL every process of the harness in ``directory`` (but ``exclude``), as a power cut or a cancelled CI job
     would. Each is stopped first, until no new one appears, so none can start another while they are killed."""
     stopped = set()
-    for _ in range(50):
+    for _round in range(50):
         fresh = set(processes_of(directory, exclude)) - stopped
         if not fresh:
             break

@@ -51,7 +51,7 @@ def served(request):
 
 def tamper_checksums(release_dir):
     """Replace every published .sha256 under ``release_dir`` with a wrong digest (the file names are kept)."""
-    for top, _, files in os.walk(release_dir):
+    for top, _dirs, files in os.walk(release_dir):
         for name in files:
             if name.endswith(".sha256"):
                 with open(os.path.join(top, name), "w", encoding="utf-8") as handle:
@@ -161,4 +161,3 @@ def assert_failed_before_any_change(demo, run, before, words):
     message = run.failure_message()
     for word in words:
         assert word in message, f"{word!r} not in the failure message:\n{message}"
-

@@ -46,7 +46,7 @@ def test_wrong_minikube_checksum(demo, tmp_path, served):
     assert_failed_before_any_change(demo, run, before, ["SHA-256 mismatch", server.base_url, "0" * 64])
     assert demo.profiles() == {}
     # release_artifact creates the cache directories before it downloads; no file may be left in them.
-    assert [files for _, _, files in os.walk(os.path.join(demo.cache_dir, "minikube")) if files] == []
+    assert [files for _top, _dirs, files in os.walk(os.path.join(demo.cache_dir, "minikube")) if files] == []
     assert demo.cache_temp_files() == []
 
 

@@ -57,7 +57,7 @@ def interrupted(tmp_path_factory):
 
 
 def test_the_next_run_converges(interrupted):
-    _, _, rerun = interrupted
+    rerun = interrupted[2]
     assert rerun.returncode == 0 and rerun.failures == 0, rerun.explain()
     summary = rerun.lines(SUMMARY_TASK)
     assert any(line.startswith("Verified productpage through the gateway: passed") for line in summary), summary
@@ -65,20 +65,20 @@ def test_the_next_run_converges(interrupted):
 
 
 def test_nothing_is_duplicated(interrupted):
-    demo, _, rerun = interrupted
+    demo, rerun = interrupted[0], interrupted[2]
     assert rerun.returncode == 0, rerun.explain()
     assert_nothing_duplicated(demo)
     assert list(demo.profiles()) == [PROFILE]
 
 
 def test_the_download_kill_left_a_partial_download(interrupted):
-    _, leftovers, _ = interrupted
+    leftovers = interrupted[1]
     assert leftovers and all(os.path.basename(path).startswith(".download-") for path in leftovers), (
         f"killing the download left {leftovers}, not the partial download the next test is about")
 
 
 @pytest.mark.xfail(strict=True, reason="release_artifact never removes the temporary files of a killed run (see bench/README.md)")
 def test_no_temporary_file_is_left_in_the_cache(interrupted):
-    demo, _, rerun = interrupted
+    demo, rerun = interrupted[0], interrupted[2]
     assert rerun.returncode == 0, rerun.explain()
     assert demo.cache_temp_files() == []
