@@ -20,9 +20,9 @@ import re
 from ansible_collections.istiolab.mesh.plugins.module_utils._cli import CliError, CliRunner, Fmt
 
 try:
-    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
     from kubernetes.client import CoreV1Api
     from kubernetes.client.exceptions import ApiException
+    from kubernetes.config import new_client_from_config
 
     HAS_KUBERNETES = True
     KUBERNETES_IMPORT_ERROR = None
@@ -33,6 +33,12 @@ except ImportError as exc:  # pragma: no cover - depends on the controller's Pyt
 ISTIO_NAMESPACE = "istio-system"
 RECORD_NAME = "istiolab-mesh-install-state"
 SEVERITIES = ("Error", "Warning", "Info")
+
+# Seconds to connect and to wait for an answer, per request of the install record: the API answers a small
+# ConfigMap in well under a second, so one that holds the request this long is not going to answer. Without a
+# timeout (the kubernetes client's default) a request the API never answers holds the run for good. urllib3 retries
+# an idempotent request (read, replace, delete) up to 3 times, so one call gives up after at most 4 x (10 + 30) s.
+REQUEST_TIMEOUT = (10, 30)
 
 INSTALL_HINT = (
     "Install istioctl with the istiolab.mesh.istio role (it downloads the pinned, checksum-verified Istio "
@@ -209,7 +215,8 @@ def record_name(revision=None):
 
 class InstallRecord:
     """The record of the last install, a ConfigMap in istio-system read and written with the
-    ``kubernetes`` client through kubernetes.core (same kubeconfig/context as istioctl).
+    ``kubernetes`` client (same kubeconfig/context as istioctl). Its client is a plain ``CoreV1Api``:
+    kubernetes.core's ``get_api_client`` would first run API discovery, requests without a timeout.
 
     istioctl keeps no record of what it installed since 1.21 (the ``installed-state`` IstioOperator
     was dropped, istio/istio#47860), so the module keeps its own.
@@ -225,14 +232,17 @@ class InstallRecord:
         if self._api is None:
             if not HAS_KUBERNETES:
                 raise CliError(
-                    "The kubernetes Python client and the kubernetes.core collection are required to read the install record (%s)." % KUBERNETES_IMPORT_ERROR,
-                    hint="Install them with `pip install kubernetes` and `ansible-galaxy collection install kubernetes.core`.",
+                    "The kubernetes Python client is required to read the install record (%s)." % KUBERNETES_IMPORT_ERROR,
+                    hint="Install it with `pip install kubernetes` in the Python that runs the modules.",
                 )
             try:
-                client = get_api_client(kubeconfig=self.module.params.get("kubeconfig"), context=self.module.params.get("context"))
+                # persist_config=False: refreshed credentials are not written back into the user's kubeconfig.
+                client = new_client_from_config(
+                    config_file=self.module.params.get("kubeconfig"), context=self.module.params.get("context"), persist_config=False
+                )
             except Exception as exc:
                 raise CliError("Could not load the cluster configuration: %s." % exc, hint=CLUSTER_HINT)
-            self._api = CoreV1Api(api_client=client.client.client)
+            self._api = CoreV1Api(api_client=client)
         return self._api
 
     def _fail(self, action, exc):
@@ -242,7 +252,7 @@ class InstallRecord:
     def read(self):
         """The recorded ``{version, digest, profile, revision}``, or ``None`` when there is none."""
         try:
-            found = self.api.read_namespaced_config_map(self.name, ISTIO_NAMESPACE)
+            found = self.api.read_namespaced_config_map(self.name, ISTIO_NAMESPACE, _request_timeout=REQUEST_TIMEOUT)
         except ApiException as exc:
             if exc.status == 404:
                 return None
@@ -264,17 +274,17 @@ class InstallRecord:
         )
         try:
             try:
-                self.api.replace_namespaced_config_map(self.name, ISTIO_NAMESPACE, body)
+                self.api.replace_namespaced_config_map(self.name, ISTIO_NAMESPACE, body, _request_timeout=REQUEST_TIMEOUT)
             except ApiException as exc:
                 if exc.status != 404:
                     raise
-                self.api.create_namespaced_config_map(ISTIO_NAMESPACE, body)
+                self.api.create_namespaced_config_map(ISTIO_NAMESPACE, body, _request_timeout=REQUEST_TIMEOUT)
         except Exception as exc:
             raise self._fail("write", exc)
 
     def delete(self):
         try:
-            self.api.delete_namespaced_config_map(self.name, ISTIO_NAMESPACE)
+            self.api.delete_namespaced_config_map(self.name, ISTIO_NAMESPACE, _request_timeout=REQUEST_TIMEOUT)
         except ApiException as exc:
             if exc.status != 404:
                 raise self._fail("delete", exc)

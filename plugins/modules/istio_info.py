@@ -12,11 +12,10 @@ module: istio_info
 short_description: Report Istio versions, proxy sync status, analysis findings and precheck results
 version_added: 0.1.0
 description:
-  - Runs read-only istioctl commands and returns their JSON output parsed.
-  - Always reports the client, control-plane and data-plane versions (C(istioctl version -o json)).
-  - Optionally the proxies' xDS sync status (C(istioctl proxy-status -o json)), the configuration analysis
-    (C(istioctl analyze -o json)) with a count per severity, and the install/upgrade precheck
-    (C(istioctl x precheck -o json)).
+  - Runs read-only istioctl commands and returns their JSON output parsed, only those O(gather) asks for.
+  - The client, control-plane and data-plane versions (C(istioctl version -o json)), the proxies' xDS sync status
+    (C(istioctl proxy-status -o json)), the configuration analysis (C(istioctl analyze -o json)) with a count per
+    severity, and the install/upgrade precheck (C(istioctl x precheck -o json)).
 author:
   - istiolab.mesh contributors (@istiolab)
 requirements:
@@ -24,12 +23,15 @@ requirements:
 options:
   gather:
     description:
-      - What to report besides the versions.
-      - V(proxy_status) is skipped, with a warning, when no control plane runs.
+      - What to report.
+      - V(proxy_status) needs to know whether a control plane runs, so it also runs C(istioctl version) and
+        reports the versions; it is skipped, with a warning, when no control plane runs.
+      - Leave V(versions) out when they are known already, for example from M(istiolab.mesh.istio_install) in the
+        same play, to save one call to the cluster.
     type: list
     elements: str
-    choices: [proxy_status, analyze, precheck]
-    default: [proxy_status, analyze]
+    choices: [versions, proxy_status, analyze, precheck]
+    default: [versions, proxy_status, analyze]
   revision:
     description:
       - The control plane revision to report on (C(--revision)); the default revision when not set.
@@ -79,28 +81,32 @@ EXAMPLES = r"""
   istiolab.mesh.istio_info:
     gather: [precheck]
     context: minikube
+
+- name: Analyze the configuration only, the versions being known from the install
+  istiolab.mesh.istio_info:
+    gather: [analyze]
 """
 
 RETURN = r"""
 client_version:
   description: The istioctl client version.
-  returned: always
+  returned: when versions or proxy_status is gathered
   type: str
   sample: 1.31.1
 control_plane_version:
   description: The control-plane version of the revision (the oldest component's during a rollout); null when absent.
-  returned: always
+  returned: when versions or proxy_status is gathered
   type: str
   sample: 1.31.1
 control_plane_components:
   description: Each control-plane component with C(component), C(revision) and C(version).
-  returned: always
+  returned: when versions or proxy_status is gathered
   type: list
   elements: dict
   sample: [{"component": "istiod", "revision": "default", "version": "1.31.1"}]
 data_plane_versions:
   description: Each proxy with C(id), C(version) and C(type).
-  returned: always
+  returned: when versions or proxy_status is gathered
   type: list
   elements: dict
 proxies:
@@ -146,7 +152,9 @@ from ansible_collections.istiolab.mesh.plugins.module_utils._istioctl import (
 
 def argument_spec():
     spec = dict(
-        gather=dict(type="list", elements="str", choices=["proxy_status", "analyze", "precheck"], default=["proxy_status", "analyze"]),
+        gather=dict(
+            type="list", elements="str", choices=["versions", "proxy_status", "analyze", "precheck"], default=["versions", "proxy_status", "analyze"]
+        ),
         revision=dict(type="str"),
         namespace=dict(type="str"),
         fail_on=dict(type="str", choices=list(SEVERITIES)),
@@ -167,17 +175,19 @@ def gather(module, runner):
     params = module.params
     kube = dict((key, params.get(key)) for key in KUBE)
     revision = params["revision"]
+    wanted = params["gather"]
     result = dict(changed=False)
 
-    versions = parse_versions(_json(runner.run(["version", "json"] + KUBE, **kube), "version -o json"), revision)
-    result.update(
-        client_version=versions["client"],
-        control_plane_version=versions["control_plane"],
-        control_plane_components=versions["control_plane_components"],
-        data_plane_versions=versions["data_plane"],
-    )
+    if "versions" in wanted or "proxy_status" in wanted:
+        versions = parse_versions(_json(runner.run(["version", "json"] + KUBE, **kube), "version -o json"), revision)
+        result.update(
+            client_version=versions["client"],
+            control_plane_version=versions["control_plane"],
+            control_plane_components=versions["control_plane_components"],
+            data_plane_versions=versions["data_plane"],
+        )
 
-    if "proxy_status" in params["gather"]:
+    if "proxy_status" in wanted:
         if versions["control_plane"] is None:
             module.warn("No Istio control plane (revision %s) runs, so there is no proxy status to read." % (revision or "default"))
             result["proxies"] = []
@@ -185,7 +195,7 @@ def gather(module, runner):
             out = runner.run(["proxy_status", "json", "revision"] + KUBE, revision=revision, **kube)
             result["proxies"] = parse_proxy_status(_json(out, "proxy-status -o json"))
 
-    if "analyze" in params["gather"]:
+    if "analyze" in wanted:
         out = runner.run(
             ["analyze", "json", "namespace", "all_namespaces", "revision"] + KUBE,
             namespace=params["namespace"],
@@ -196,7 +206,7 @@ def gather(module, runner):
         messages, counts = parse_messages(_json(out, "analyze -o json"))
         result["analysis"] = dict(messages=messages, counts=counts)
 
-    if "precheck" in params["gather"]:
+    if "precheck" in wanted:
         # precheck exits 1 when it has findings and prints them as JSON; other failures print no JSON.
         out = runner.run(["precheck", "json", "revision"] + KUBE, check=False, revision=revision, **kube)
         data = None

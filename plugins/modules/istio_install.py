@@ -20,7 +20,7 @@ author:
   - istiolab.mesh contributors (@istiolab)
 requirements:
   - istioctl 1.31 (the M(istiolab.mesh.release_artifact) module or the C(istiolab.mesh.istio) role install it).
-  - The C(kubernetes) Python client and the C(kubernetes.core) collection, to read and write the install record.
+  - The C(kubernetes) Python client, to read and write the install record.
 options:
   state:
     description:
@@ -93,6 +93,9 @@ notes:
     What it cannot see: changes made to the installed objects by hand after the install (the record
     describes what was applied, not what is there now). Run with a changed value, or delete the record
     ConfigMap, to force a reinstall.
+  - Each request for the install record gives up after 10 seconds without a connection or 30 seconds without an
+    answer (an idempotent one is retried up to 3 times), so an API that stops answering fails the task instead of
+    holding it.
   - Since Istio 1.21 istioctl no longer writes the C(installed-state) IstioOperator (istio/istio#47860), so
     there is no record of Istio's own to compare with.
 seealso:

@@ -12,18 +12,21 @@ import copy
 import hashlib
 import json
 import os
+import socket
+import threading
+import time
 
 import pytest
 
 from ansible.module_utils import basic
-from ansible_collections.istiolab.mesh.plugins.module_utils._istioctl import record_name
+from ansible_collections.istiolab.mesh.plugins.module_utils import _istioctl
+from ansible_collections.istiolab.mesh.plugins.module_utils._cli import CliError
+from ansible_collections.istiolab.mesh.plugins.module_utils._istioctl import InstallRecord, record_name
 from ansible_collections.istiolab.mesh.plugins.modules import istio_install
 
 from tests.unit.cli_cases import check_case, load_cases
 
 _CASES_FILE = os.path.join(os.path.dirname(__file__), "cases", "istio_install.yml")
-
-
 
 
 def _substitute(value, words):
@@ -78,3 +81,79 @@ def test_istio_install(case, tmp_path, monkeypatch):
         assert store.get(name) == case["expect_record"]
     if "expect_overlay" in case:
         assert json.loads((tmp_path / "istio-overlay.json").read_text()) == case["expect_overlay"]
+
+
+class _SilentServer:
+    """A TCP server on 127.0.0.1 that accepts every connection and never answers: an API server that hangs."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.05)
+        self.accepted = []
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+
+    def _serve(self):
+        while not self.stopping.is_set():
+            try:
+                connection, _address = self.sock.accept()
+            except socket.timeout:
+                continue
+            self.accepted.append(connection)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stopping.set()
+        self.thread.join()
+        for connection in self.accepted:
+            connection.close()
+        self.sock.close()
+
+
+class _Module:
+    def __init__(self, kubeconfig):
+        self.params = dict(kubeconfig=kubeconfig, context=None)
+
+
+@pytest.mark.parametrize("action", ["read", "write", "delete"])
+def test_install_record_gives_up_on_an_api_that_never_answers(action, tmp_path, monkeypatch):
+    monkeypatch.setattr(_istioctl, "REQUEST_TIMEOUT", (1, 0.2))
+    with _SilentServer() as server:
+        kubeconfig = tmp_path / "kubeconfig"
+        kubeconfig.write_text(json.dumps({
+            "apiVersion": "v1", "kind": "Config", "current-context": "hung",
+            "clusters": [{"name": "hung", "cluster": {"server": "http://127.0.0.1:%d" % server.sock.getsockname()[1]}}],
+            "users": [{"name": "hung", "user": {"token": "t"}}],
+            "contexts": [{"name": "hung", "context": {"cluster": "hung", "user": "hung"}}],
+        }))
+        record = InstallRecord(_Module(str(kubeconfig)))
+        started = time.monotonic()
+        with pytest.raises(CliError) as caught:
+            if action == "write":
+                record.write(dict(version="1.31.1"))
+            else:
+                getattr(record, action)()
+        elapsed = time.monotonic() - started
+    assert "Could not %s ConfigMap istio-system/%s" % (action, record_name()) in caught.value.message
+    assert "timed out" in caught.value.message
+    # urllib3 retries these idempotent requests up to 3 times: 4 attempts of 0.2 s each, not a hang.
+    assert len(server.accepted) <= 4 and elapsed < 3, (len(server.accepted), elapsed)
+
+
+def test_install_record_round_trip_on_the_offline_cluster(fresh_harness):
+    fresh_harness.client.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "istio-system"}})
+    record = InstallRecord(_Module(fresh_harness.kubeconfig), revision="canary")
+    assert record.read() is None
+    record.write(dict(version="1.31.0", digest="a", profile="demo", revision="canary"))
+    record.write(dict(version="1.31.1", digest="b", profile="demo", revision=None))
+    assert record.read() == {"version": "1.31.1", "digest": "b", "profile": "demo", "revision": ""}
+    stored = fresh_harness.client.get("/api/v1/namespaces/istio-system/configmaps/" + record_name("canary"))
+    assert stored["metadata"]["labels"] == {"app.kubernetes.io/managed-by": "istiolab.mesh.istio_install"}
+    record.delete()
+    record.delete()
+    assert record.read() is None
