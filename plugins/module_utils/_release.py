@@ -22,10 +22,13 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import contextlib
+import fcntl
 import hashlib
 import os
 import posixpath
 import re
+import shutil
 import tarfile
 import tempfile
 
@@ -268,6 +271,42 @@ def safe_extract(archive, dest, label=None):
                 tar.extract(member, root, **extra)
     except (tarfile.TarError, EOFError, OSError) as exc:
         raise ReleaseError("Could not extract %s: %s" % (label, exc))
+
+
+# What an install writes before it renames into place: downloads, extraction trees, record files.
+TEMPORARY_PREFIXES = (".download-", ".extract-", ".tmp-")
+
+
+@contextlib.contextmanager
+def cache_lock(directory):
+    """Lock ``directory`` itself for one install, so two runs never share or remove each other's temporaries.
+
+    The lock is on the directory's own descriptor: no lock file is left in the cache.
+    """
+    os.makedirs(directory, exist_ok=True)
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def remove_stale_temporaries(directory):
+    """Remove what an earlier, interrupted install left in ``directory``; call it holding :func:`cache_lock`.
+
+    Returns the names removed.
+    """
+    removed = []
+    for name in sorted(os.listdir(directory)):
+        if name.startswith(TEMPORARY_PREFIXES):
+            path = os.path.join(directory, name)
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                remove_quietly(path)
+            removed.append(name)
+    return removed
 
 
 def remove_quietly(path):

@@ -195,6 +195,7 @@ from ansible_collections.istiolab.mesh.plugins.module_utils._release import (
     ReleaseError,
     asset_name,
     asset_url,
+    cache_lock,
     cached_digest,
     download_verified,
     fetch_text,
@@ -204,6 +205,7 @@ from ansible_collections.istiolab.mesh.plugins.module_utils._release import (
     read_verified,
     release_tag,
     remove_quietly,
+    remove_stale_temporaries,
     safe_extract,
     write_verified,
 )
@@ -243,13 +245,19 @@ class ReleaseArtifact:
             return digest, True, False
         if digest:
             if not self.module.check_mode:
-                self._extract(self.artifact)
+                with cache_lock(self.cache):
+                    remove_stale_temporaries(self.cache)
+                    self._extract(self.artifact)
             return digest, True, True
         if read_verified(self.artifact):
             self.module.warn("The cached %s no longer matches the SHA-256 recorded when it was verified; downloading it again." % self.artifact)
         if self.module.check_mode:
             return None, False, True
-        return self._download(), False, True
+        with cache_lock(self.cache):
+            stale = remove_stale_temporaries(self.cache)
+            if stale:
+                self.module.warn("Removed what an interrupted install left in %s: %s." % (self.cache, ", ".join(stale)))
+            return self._download(), False, True
 
     def _download(self):
         timeout = self.module.params["timeout"]

@@ -77,7 +77,6 @@ def test_the_download_kill_left_a_partial_download(interrupted):
         f"killing the download left {leftovers}, not the partial download the next test is about")
 
 
-@pytest.mark.xfail(strict=True, reason="release_artifact never removes the temporary files of a killed run (see bench/README.md)")
 def test_no_temporary_file_is_left_in_the_cache(interrupted):
     demo, rerun = interrupted[0], interrupted[2]
     assert rerun.returncode == 0, rerun.explain()

@@ -197,6 +197,21 @@ def test_bad_checksum_fails_and_leaves_nothing_behind(server, project, request, 
     assert files_under(tmp_path / "cache") == []
 
 
+def test_an_interrupted_install_leaves_nothing_for_the_next_one(server, istio_params, tmp_path):
+    leaf = tmp_path / "cache" / "istio" / ISTIO / "linux-amd64"
+    leaf.mkdir(parents=True)
+    (leaf / ".download-killed.part").write_bytes(b"half an archive")
+    (leaf / ".extract-killed").mkdir()
+    (leaf / ".extract-killed" / "partial").write_text("x")
+    (leaf / ".tmp-killed").write_text("x")
+
+    result = run(istio_params)
+
+    assert result["failed"] is False, result.get("msg")
+    assert result["changed"] is True
+    assert not [p for p in files_under(tmp_path / "cache") if "killed" in p]
+
+
 def test_a_tampered_cache_is_downloaded_again(server, minikube_params):
     first = run(minikube_params)
     with open(first["path"], "ab") as handle:
