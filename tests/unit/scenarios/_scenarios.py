@@ -9,6 +9,8 @@ from pathlib import Path
 
 import yaml
 
+from tests.tools.validate_render import check_object, project_kubernetes_version, schema_version
+
 REPO = Path(__file__).resolve().parents[3]
 
 # Labels and the namespace are the role's additions, not part of what a sample routes.
@@ -38,6 +40,18 @@ def run_role(tmp: Path, role: str, entry: str, extra: dict | None = None) -> sub
     argv = [str(REPO / ".venv" / "bin" / "ansible-playbook"), str(playbook),
             "-e", json.dumps({"render_dir": str(tmp / "rendered"), **(extra or {})})]
     return subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=False)
+
+
+def strict_schema_problems(rendered: dict[str, Path]) -> list[str]:
+    """Every problem the project's strict validation finds in the rendered directories' objects."""
+    version = schema_version(project_kubernetes_version())
+    problems = []
+    for directory in rendered.values():
+        for path in sorted(directory.iterdir()):
+            for obj in load(path):
+                _judge, found = check_object(obj, version)
+                problems.extend(f"{directory.name}/{path.name} {obj['kind']} {obj['metadata']['name']}: {p}" for p in found)
+    return problems
 
 
 def assert_refused(case: str, result: subprocess.CompletedProcess, render_dir: Path, expected: list[str]) -> None:

@@ -17,8 +17,7 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.istiolab.mesh.plugins.filter.circuit_breaking_verdict import (
     circuit_breaking_verdict, envoy_counter, fortio_codes)
 from ansible_collections.istiolab.mesh.plugins.filter.rate_limit_verdict import duration_seconds, rate_limit_verdict
-from tests.tools.validate_render import check_object, project_kubernetes_version, schema_version
-from tests.unit.scenarios._scenarios import REPO, assert_refused, by_identity, differences, load, meaning, run_role
+from tests.unit.scenarios._scenarios import REPO, assert_refused, by_identity, differences, load, meaning, run_role, strict_schema_problems
 
 FIXTURES = REPO / "tests" / "fixtures" / "resilience"
 HOST = "httpbin.bookinfo.svc.cluster.local"
@@ -61,14 +60,7 @@ def test_every_object_is_labelled_for_scenario_reset(rendered):
 
 
 def test_rendered_objects_pass_the_strict_schemas(rendered):
-    version = schema_version(project_kubernetes_version())
-    problems = []
-    for directory in rendered.values():
-        for path in sorted(directory.iterdir()):
-            for obj in load(path):
-                _judge, found = check_object(obj, version)
-                problems.extend(f"{directory.name}/{path.name} {obj['kind']} {obj['metadata']['name']}: {p}" for p in found)
-    assert problems == []
+    assert strict_schema_problems(rendered) == []
 
 
 def test_circuit_breaker_is_istios_task(rendered):

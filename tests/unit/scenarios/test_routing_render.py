@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.tools.validate_render import check_object, project_kubernetes_version, schema_version
-from tests.unit.scenarios._scenarios import REPO, assert_refused, by_identity, differences, load, meaning, run_role
+from tests.unit.scenarios._scenarios import REPO, assert_refused, by_identity, differences, load, meaning, run_role, strict_schema_problems
 
 SAMPLES = REPO / "tests" / "fixtures" / "istio-samples"
 
@@ -46,14 +45,7 @@ def test_every_rendered_object_is_labelled_for_scenario_reset(rendered):
 
 
 def test_rendered_objects_pass_the_strict_schemas(rendered):
-    version = schema_version(project_kubernetes_version())
-    problems = []
-    for directory in rendered.values():
-        for path in sorted(directory.iterdir()):
-            for obj in load(path):
-                _judge, found = check_object(obj, version)
-                problems.extend(f"{path.name} {obj['kind']} {obj['metadata']['name']}: {p}" for p in found)
-    assert problems == []
+    assert strict_schema_problems(rendered) == []
 
 
 # (rendered set, scenario file, sample file, objects of the sample to compare)
