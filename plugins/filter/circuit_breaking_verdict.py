@@ -19,13 +19,18 @@ description:
   - Passes when every request got a status, the only statuses are 200 and 503, some were 503 (the connection pool
     refused them) and the overflow counter rose during the load (the proxy, not the server, refused them).
   - Envoy's counters count from the proxy's start, so the difference of two readings is what this load caused.
+  - C(fortio load) writes its whole report, the C(Code NNN) lines included, to standard error and leaves standard
+    output empty, so give the filter the registered result of the C(kubernetes.core.k8s_exec) task (it reads
+    C(stderr), then C(stdout)); a string is read as the merged output of both streams.
   - Reads both spellings of a cluster's stat name, C(cluster.outbound|8000||httpbin.bookinfo.svc.cluster.local.upstream_rq_pending_overflow)
     and the newer C(...svc.cluster.local;.upstream_rq_pending_overflow).
 positional: stats_before, stats_after, host, port, requests
 options:
   _input:
-    description: The standard output of C(fortio load).
-    type: str
+    description:
+      - The registered result of running C(fortio load) (a dict with C(stderr) and C(stdout)), or the text of its
+        merged output streams.
+    type: raw
     required: true
   stats_before:
     description: The client proxy's stats text before the load.
@@ -55,7 +60,7 @@ EXAMPLES = r"""
 - name: Conclude the circuit breaking scenario
   ansible.builtin.set_fact:
     verdict: >-
-      {{ fortio.stdout | istiolab.mesh.circuit_breaking_verdict(before.stdout, after.stdout,
+      {{ fortio | istiolab.mesh.circuit_breaking_verdict(before.stdout, after.stdout,
          'httpbin.bookinfo.svc.cluster.local', 8000, 30) }}
 """
 
@@ -85,10 +90,21 @@ _value:
 """
 
 import re
+from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
 
 _CODE_LINE = re.compile(r"^Code\s+(-?\d+)\s*:\s*(\d+)\s*\(", re.MULTILINE)
+
+
+def fortio_report(result):
+    """The text of a fortio load report: its stderr (where fortio writes it) and stdout, or a merged-stream string."""
+    if isinstance(result, Mapping):
+        return "\n".join(result.get(stream) or "" for stream in ("stderr", "stdout"))
+    if result is None or isinstance(result, str):
+        return result or ""
+    raise AnsibleFilterError("circuit_breaking_verdict reads the registered result of 'fortio load' (with stderr and "
+                             "stdout) or its output as text, not a %s" % type(result).__name__)
 
 
 def fortio_codes(report):
@@ -97,7 +113,8 @@ def fortio_codes(report):
     for code, count in _CODE_LINE.findall(report or ""):
         codes[int(code)] = codes.get(int(code), 0) + int(count)
     if not codes:
-        raise AnsibleFilterError("the fortio output has no 'Code NNN : count' lines, so fortio did not finish a load: "
+        raise AnsibleFilterError("the fortio output (stderr and stdout) has no 'Code NNN : count' lines, so fortio did not "
+                                 "finish a load: "
                                  + ((report or "").strip()[-500:] or "(empty output)"))
     return codes
 
@@ -114,8 +131,8 @@ def envoy_counter(stats, host, port, stat):
     return sum(values) if values else None
 
 
-def circuit_breaking_verdict(report, stats_before, stats_after, host, port, requests):
-    codes = fortio_codes(report)
+def circuit_breaking_verdict(result, stats_before, stats_after, host, port, requests):
+    codes = fortio_codes(fortio_report(result))
     total = sum(codes.values())
     refused = codes.get(503, 0)
     share = round(100.0 * refused / total, 1)

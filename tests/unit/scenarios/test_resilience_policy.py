@@ -7,6 +7,9 @@ tests' helpers compare objects field by field. Recorded outputs are in tests/fix
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -15,7 +18,7 @@ import yaml
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.istiolab.mesh.plugins.filter.circuit_breaking_verdict import (
-    circuit_breaking_verdict, envoy_counter, fortio_codes)
+    circuit_breaking_verdict, envoy_counter, fortio_codes, fortio_report)
 from ansible_collections.istiolab.mesh.plugins.filter.rate_limit_verdict import duration_seconds, rate_limit_verdict
 from tests.unit.scenarios._scenarios import REPO, assert_refused, by_identity, differences, load, meaning, run_role, strict_schema_problems
 
@@ -187,15 +190,65 @@ def fixture(name: str) -> str:
     return (FIXTURES / name).read_text()
 
 
+def fortio_run(name: str) -> dict:
+    """What k8s_exec registers for ``fortio load``: the report on stderr, nothing on stdout (fortio_main.go writes to os.Stderr)."""
+    return {"rc": 0, "return_code": 0, "stdout": "", "stdout_lines": [], "stderr": fixture(name),
+            "stderr_lines": fixture(name).splitlines()}
+
+
 def test_fortio_codes_reads_the_status_histogram():
-    assert fortio_codes(fixture("fortio-load-tripped.txt")) == {200: 19, 503: 11}
-    assert fortio_codes(fixture("fortio-load-all-ok.txt")) == {200: 30}
+    assert fortio_codes(fixture("fortio-load-tripped.stderr.txt")) == {200: 19, 503: 11}
+    assert fortio_codes(fixture("fortio-load-all-ok.stderr.txt")) == {200: 30}
     assert fortio_codes("Code -1 : 3 (10.0 %)\nCode 200 : 27 (90.0 %)\n") == {-1: 3, 200: 27}
 
 
 def test_fortio_output_without_histogram_is_an_error_quoting_it():
     with pytest.raises(AnsibleFilterError, match="did not finish a load: .*connection refused"):
         fortio_codes("Aborting because of dial tcp 10.96.0.1:8000: connection refused\n")
+
+
+def test_fortio_report_is_read_from_stderr_or_a_merged_stream():
+    stderr = fixture("fortio-load-tripped.stderr.txt")
+    assert fortio_codes(fortio_report(fortio_run("fortio-load-tripped.stderr.txt"))) == {200: 19, 503: 11}
+    # kubectl exec in a terminal merges the streams, as on Istio's task page.
+    assert fortio_codes(fortio_report(stderr)) == {200: 19, 503: 11}
+    assert fortio_codes(fortio_report({"stdout": stderr, "stderr": ""})) == {200: 19, 503: 11}
+    with pytest.raises(AnsibleFilterError, match="not a list"):
+        fortio_report([stderr])
+
+
+def test_a_failed_load_quotes_fortios_stderr():
+    result = {"rc": 1, "stdout": "", "stderr": "Aborting because of dial tcp 10.96.0.1:8000: connection refused\n"}
+    with pytest.raises(AnsibleFilterError, match="did not finish a load: .*connection refused"):
+        circuit_breaking_verdict(result, fixture("envoy-stats-before.txt"), fixture("envoy-stats-after.txt"), HOST, 8000, 30)
+
+
+def test_the_role_concludes_from_the_k8s_exec_result_with_the_report_on_stderr():
+    """The role's own expression, rendered by Ansible's templar with results shaped as k8s_exec registers them."""
+    tasks = yaml.safe_load((REPO / "roles" / "resilience" / "tasks" / "circuit_breaking.yml").read_text())
+    block = next(task["block"] for task in tasks if "block" in task)
+    expression = next(task["vars"]["__resilience_result"] for task in block
+                      if task.get("ansible.builtin.include_tasks") == "conclude.yml")
+    variables = {"__resilience_fortio": fortio_run("fortio-load-tripped.stderr.txt"),
+                 "__resilience_stats_before": {"stdout": fixture("envoy-stats-before.txt"), "stderr": ""},
+                 "__resilience_stats_after": {"stdout": fixture("envoy-stats-after.txt"), "stderr": ""},
+                 "__resilience_host": HOST, "resilience_cb_requests": "30"}
+    # A child process, so the collection finder the templar needs is not installed in this one.
+    script = (
+        "import json, sys\n"
+        "from ansible.parsing.dataloader import DataLoader\n"
+        "from ansible.template import Templar, trust_as_template\n"
+        "from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder\n"
+        "_AnsibleCollectionFinder(paths=[sys.argv[1]])._install()\n"
+        "data = json.load(sys.stdin)\n"
+        "verdict = Templar(loader=DataLoader(), variables=data['variables']).template(trust_as_template(data['expression']))\n"
+        "print(json.dumps(verdict))\n")
+    run = subprocess.run([sys.executable, "-c", script, str(REPO / "collections")], input=json.dumps(
+        {"expression": expression, "variables": variables}), capture_output=True, text=True, timeout=120, check=False)
+    assert run.returncode == 0, run.stderr[-2000:]
+    verdict = json.loads(run.stdout)
+    assert verdict["passed"], verdict["detail"]
+    assert (verdict["codes"], verdict["overflow"]) == ({"200": 19, "503": 11}, 11)
 
 
 def test_envoy_counter_reads_one_cluster_in_both_spellings():
@@ -214,14 +267,14 @@ def test_envoy_counter_sums_the_subsets_of_a_host():
 
 
 def test_a_tripped_breaker_passes():
-    verdict = circuit_breaking_verdict(fixture("fortio-load-tripped.txt"), fixture("envoy-stats-before.txt"),
+    verdict = circuit_breaking_verdict(fortio_run("fortio-load-tripped.stderr.txt"), fixture("envoy-stats-before.txt"),
                                        fixture("envoy-stats-after.txt"), HOST, 8000, 30)
     assert verdict["passed"], verdict["detail"]
     assert (verdict["codes"], verdict["share_503"], verdict["overflow"]) == ({200: 19, 503: 11}, 36.7, 11)
 
 
 def test_no_503_fails():
-    verdict = circuit_breaking_verdict(fixture("fortio-load-all-ok.txt"), fixture("envoy-stats-before.txt"),
+    verdict = circuit_breaking_verdict(fortio_run("fortio-load-all-ok.stderr.txt"), fixture("envoy-stats-before.txt"),
                                        fixture("envoy-stats-after.txt"), HOST, 8000, 30)
     assert not verdict["passed"]
     assert "no request was refused with 503" in verdict["detail"]
@@ -230,14 +283,14 @@ def test_no_503_fails():
 def test_503s_without_overflow_fail():
     """503s the proxy did not count as overflow came from somewhere else, not from the breaker."""
     before = fixture("envoy-stats-before.txt")
-    verdict = circuit_breaking_verdict(fixture("fortio-load-tripped.txt"), before, before, HOST, 8000, 30)
+    verdict = circuit_breaking_verdict(fortio_run("fortio-load-tripped.stderr.txt"), before, before, HOST, 8000, 30)
     assert not verdict["passed"]
     assert "did not rise (4 before, 4 after)" in verdict["detail"]
 
 
 def test_trimmed_stats_say_how_to_keep_the_counter():
     trimmed = fixture("envoy-stats-trimmed.txt")
-    verdict = circuit_breaking_verdict(fixture("fortio-load-tripped.txt"), trimmed, trimmed, HOST, 8000, 30)
+    verdict = circuit_breaking_verdict(fortio_run("fortio-load-tripped.stderr.txt"), trimmed, trimmed, HOST, 8000, 30)
     assert not verdict["passed"]
     assert "keep cluster.outbound" in verdict["detail"]
 
