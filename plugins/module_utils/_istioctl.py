@@ -108,6 +108,25 @@ def first_json(text):
     return value
 
 
+def all_json(text):
+    """Every JSON document in ``text``, in order. ``proxy-status -o json`` prints one indented document per
+    istiod it asked (istioctl/pkg/writer/pilot/status.go ``printMachineReadable``), one after the other; a
+    document that is a list contributes its items. Notice lines before or between documents are skipped."""
+    text = text or ""
+    decoder = json.JSONDecoder()
+    documents = []
+    position = 0
+    while True:
+        match = _DOCUMENT_START.search(text, position)
+        if not match:
+            return documents
+        value, position = decoder.raw_decode(text, match.start(1))
+        documents.extend(value if isinstance(value, list) else [value])
+
+
+_DOCUMENT_START = re.compile(r"(?:^|\n)[ \t]*([{\[])")
+
+
 def version_tuple(version):
     """``1.31.1`` -> ``(1, 31, 1)``; ``None`` when the text holds no release number."""
     match = re.match(r"^v?(\d+)\.(\d+)(?:\.(\d+))?", version or "")
@@ -176,7 +195,8 @@ _XDS_SHORT = {
 
 
 def parse_proxy_status(data):
-    """Proxies from ``proxy-status -o json``: one sync-status response per istiod (or a list)."""
+    """Proxies from ``proxy-status -o json``: the sync-status responses of every istiod (see ``all_json``),
+    as a list, or one response."""
     responses = data if isinstance(data, list) else [data] if data else []
     proxies = []
     for response in responses:

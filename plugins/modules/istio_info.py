@@ -111,7 +111,8 @@ data_plane_versions:
   elements: dict
 proxies:
   description:
-    - Each proxy's sync status with C(name), C(cluster), C(version), C(istiod), C(status) (xDS type to
+    - Each proxy's sync status, from every istiod that answered (C(proxy-status -o json) prints one document per
+      istiod), with C(name), C(cluster), C(version), C(istiod), C(status) (xDS type to
       C(SYNCED)/C(NOT_SENT)/C(STALE)/...) and C(synced) (no type stale or in error).
   returned: when proxy_status is gathered
   type: list
@@ -140,6 +141,7 @@ from ansible_collections.istiolab.mesh.plugins.module_utils._cli import BINARY_A
 from ansible_collections.istiolab.mesh.plugins.module_utils._istioctl import (
     KUBE,
     SEVERITIES,
+    all_json,
     at_least,
     explain,
     first_json,
@@ -164,9 +166,9 @@ def argument_spec():
     return spec
 
 
-def _json(result, command):
+def _json(result, command, parse=first_json):
     try:
-        return first_json(result.stdout)
+        return parse(result.stdout)
     except ValueError as exc:
         raise CliError("`istioctl %s` printed output that is not JSON (%s): %s" % (command, exc, result.stdout[:300]), result=result)
 
@@ -193,7 +195,7 @@ def gather(module, runner):
             result["proxies"] = []
         else:
             out = runner.run(["proxy_status", "json", "revision"] + KUBE, revision=revision, **kube)
-            result["proxies"] = parse_proxy_status(_json(out, "proxy-status -o json"))
+            result["proxies"] = parse_proxy_status(_json(out, "proxy-status -o json", all_json))
 
     if "analyze" in wanted:
         out = runner.run(
