@@ -233,18 +233,12 @@ def record_name(revision=None):
     return "%s-%s" % (RECORD_NAME, revision) if revision else RECORD_NAME
 
 
-class InstallRecord:
-    """The record of the last install, a ConfigMap in istio-system read and written with the
-    ``kubernetes`` client (same kubeconfig/context as istioctl). Its client is a plain ``CoreV1Api``:
-    kubernetes.core's ``get_api_client`` would first run API discovery, requests without a timeout.
+class _CoreApi:
+    """A plain ``CoreV1Api`` on the module's kubeconfig/context (the ones istioctl uses), made on first use.
+    kubernetes.core's ``get_api_client`` would first run API discovery, requests without a timeout."""
 
-    istioctl keeps no record of what it installed since 1.21 (the ``installed-state`` IstioOperator
-    was dropped, istio/istio#47860), so the module keeps its own.
-    """
-
-    def __init__(self, module, revision=None):
+    def __init__(self, module):
         self.module = module
-        self.name = record_name(revision)
         self._api = None
 
     @property
@@ -252,7 +246,7 @@ class InstallRecord:
         if self._api is None:
             if not HAS_KUBERNETES:
                 raise CliError(
-                    "The kubernetes Python client is required to read the install record (%s)." % KUBERNETES_IMPORT_ERROR,
+                    "The kubernetes Python client is required to read the install record and the istiod pods (%s)." % KUBERNETES_IMPORT_ERROR,
                     hint="Install it with `pip install kubernetes` in the Python that runs the modules.",
                 )
             try:
@@ -264,6 +258,75 @@ class InstallRecord:
                 raise CliError("Could not load the cluster configuration: %s." % exc, hint=CLUSTER_HINT)
             self._api = CoreV1Api(api_client=client)
         return self._api
+
+
+VERSION_LABEL = "app.kubernetes.io/version"
+
+
+def serving_istiod_versions(pods, revision=None):
+    """``[{pod, version}]`` of the istiod pods of ``revision`` that serve: the Ready condition True and no
+    deletionTimestamp. ``pods`` are Pod objects as the API returns them (dicts); the version is the pod's
+    ``app.kubernetes.io/version`` label, which Istio's charts set to the release. A pod without it is left out.
+
+    ``istioctl version`` asks every Running istiod pod whose containers are ready, so right after an in-place
+    upgrade it may still count an old pod that is draining; these pods are the ones that answer from now on.
+    """
+    wanted = revision or "default"
+    serving = []
+    for pod in pods or []:
+        metadata = pod.get("metadata") or {}
+        labels = metadata.get("labels") or {}
+        if labels.get("app") != "istiod" or (labels.get("istio.io/rev") or "default") != wanted:
+            continue
+        if metadata.get("deletionTimestamp"):
+            continue
+        conditions = (pod.get("status") or {}).get("conditions") or []
+        if not any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions):
+            continue
+        if labels.get(VERSION_LABEL):
+            serving.append(dict(pod=metadata.get("name"), version=labels[VERSION_LABEL]))
+    return sorted(serving, key=lambda item: item["pod"] or "")
+
+
+def judge_control_plane(versions, pods, revision=None):
+    """``versions`` (from ``parse_versions``) with the control-plane version judged from the serving istiod
+    pods of ``revision`` (the oldest of them, as ``parse_versions`` does), and those pods as
+    ``control_plane_pods``. When no serving pod carries a version label, istioctl's answer stands."""
+    judged = dict(versions)
+    serving = serving_istiod_versions(pods, revision)
+    judged["control_plane_pods"] = serving
+    if versions.get("control_plane") is None or not serving:
+        return judged
+    known = [item["version"] for item in serving if version_tuple(item["version"])]
+    if known:
+        judged["control_plane"] = min(known, key=version_tuple)
+    return judged
+
+
+class ControlPlanePods(_CoreApi):
+    """The istiod pods in istio-system, read with the ``kubernetes`` client."""
+
+    def list(self, revision=None):
+        selector = "app=istiod,istio.io/rev=%s" % (revision or "default")
+        try:
+            found = self.api.list_namespaced_pod(ISTIO_NAMESPACE, label_selector=selector, _request_timeout=REQUEST_TIMEOUT)
+        except Exception as exc:
+            reason = getattr(exc, "reason", None) or str(exc)
+            raise CliError("Could not list the istiod pods (%s) in %s: %s." % (selector, ISTIO_NAMESPACE, reason), hint=CLUSTER_HINT)
+        return self.api.api_client.sanitize_for_serialization(found).get("items") or []
+
+
+class InstallRecord(_CoreApi):
+    """The record of the last install, a ConfigMap in istio-system read and written with the
+    ``kubernetes`` client (same kubeconfig/context as istioctl).
+
+    istioctl keeps no record of what it installed since 1.21 (the ``installed-state`` IstioOperator
+    was dropped, istio/istio#47860), so the module keeps its own.
+    """
+
+    def __init__(self, module, revision=None):
+        _CoreApi.__init__(self, module)
+        self.name = record_name(revision)
 
     def _fail(self, action, exc):
         reason = getattr(exc, "reason", None) or str(exc)

@@ -20,7 +20,7 @@ author:
   - istiolab.mesh contributors (@istiolab)
 requirements:
   - istioctl 1.31 (the M(istiolab.mesh.release_artifact) module or the C(istiolab.mesh.istio) role install it).
-  - The C(kubernetes) Python client, to read and write the install record.
+  - The C(kubernetes) Python client, to read and write the install record and to list the istiod pods.
 options:
   state:
     description:
@@ -147,10 +147,20 @@ client_version:
   type: str
   sample: 1.31.1
 control_plane_version:
-  description: The control-plane (istiod) version after the run, or before it in check mode; null when absent.
+  description:
+    - The control-plane (istiod) version after the run, or before it in check mode; null when absent.
+    - Judged from the istiod pods of the revision that serve (Ready, not being deleted), by their
+      C(app.kubernetes.io/version) label, so an old istiod that drains after an in-place upgrade does not count;
+      C(istioctl version) alone when no such pod has the label.
   returned: always
   type: str
   sample: 1.31.1
+control_plane_pods:
+  description: The serving istiod pods of the revision the version was judged from, each with C(pod) and C(version).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"pod": "istiod-7f9d8c6b5-k2x4q", "version": "1.31.1"}]
 data_plane_versions:
   description: The proxies istioctl reports, each with C(id), C(version) and C(type).
   returned: always
@@ -189,10 +199,12 @@ from ansible_collections.istiolab.mesh.plugins.module_utils._cli import BINARY_A
 from ansible_collections.istiolab.mesh.plugins.module_utils._istioctl import (
     ISTIO_NAMESPACE,
     KUBE,
+    ControlPlanePods,
     InstallRecord,
     explain,
     first_json,
     istioctl_runner,
+    judge_control_plane,
     parse_messages,
     parse_versions,
     version_tuple,
@@ -220,6 +232,7 @@ class IstioInstall:
         self.runner = istioctl_runner(module)
         self.kube = dict((key, self.params.get(key)) for key in KUBE)
         self.record_store = InstallRecord(module, self.params["revision"])
+        self.pods = ControlPlanePods(module)
 
     def versions(self):
         try:
@@ -233,7 +246,10 @@ class IstioInstall:
         versions = parse_versions(data, self.params["revision"])
         if not versions["client"]:
             raise CliError("`istioctl version -o json` reported no client version.", result=result)
-        return versions
+        if versions["control_plane"] is None:
+            return dict(versions, control_plane_pods=[])
+        # istioctl also asks an old istiod that drains after an in-place upgrade: judge from the pods that serve.
+        return judge_control_plane(versions, self.pods.list(self.params["revision"]), self.params["revision"])
 
     def set_values(self):
         values = dict(self.params["set"])
@@ -301,8 +317,9 @@ class IstioInstall:
     def verify(self, after, client):
         if after["control_plane"] != client:
             raise CliError(
-                "After the install the control plane (revision %s) reports version %s, not %s."
-                % (self.params["revision"] or "default", after["control_plane"], client),
+                "After the install the control plane (revision %s) reports version %s, not %s (serving istiod pods: %s)."
+                % (self.params["revision"] or "default", after["control_plane"], client,
+                   ", ".join("%s %s" % (p["pod"], p["version"]) for p in after.get("control_plane_pods") or []) or "none with a version label"),
                 hint="Look at the istiod pods in %s (kubectl -n %s get pods) and run the module again." % (ISTIO_NAMESPACE, ISTIO_NAMESPACE),
             )
         try:
@@ -386,7 +403,12 @@ class IstioInstall:
 
     @staticmethod
     def version_result(versions):
-        return dict(client_version=versions["client"], control_plane_version=versions["control_plane"], data_plane_versions=versions["data_plane"])
+        return dict(
+            client_version=versions["client"],
+            control_plane_version=versions["control_plane"],
+            control_plane_pods=versions.get("control_plane_pods") or [],
+            data_plane_versions=versions["data_plane"],
+        )
 
 
 def main():

@@ -68,14 +68,35 @@ def _record_store(monkeypatch, initial):
     return store
 
 
+def _recorded_pods(monkeypatch, listings):
+    """The istiod pods the API returns, one recorded listing per call (``pods`` of a case); none when absent."""
+    listings = list(listings or [])
+    asked = []
+
+    class RecordedPods:
+        def __init__(self, module):
+            pass
+
+        def list(self, revision=None):
+            asked.append(revision)
+            return copy.deepcopy(listings.pop(0)) if listings else []
+
+    monkeypatch.setattr(istio_install, "ControlPlanePods", RecordedPods, raising=False)
+    return asked
+
+
 @pytest.mark.parametrize("case", load_cases(_CASES_FILE))
 def test_istio_install(case, tmp_path, monkeypatch):
     case = _substitute(case, {"{manifest_digest}": _manifest_digest(case), "{tmpdir}": str(tmp_path)})
     name = record_name((case.get("params") or {}).get("revision"))
     store = _record_store(monkeypatch, {name: case["record"]} if case.get("record") else {})
     monkeypatch.setattr(basic.AnsibleModule, "tmpdir", property(lambda self: str(tmp_path)))
+    asked = _recorded_pods(monkeypatch, case.get("pods"))
 
     check_case(istio_install.main, case)
+
+    if "pods" in case:
+        assert len(asked) == len(case["pods"]), "the module listed the istiod pods %d times, the case recorded %d" % (len(asked), len(case["pods"]))
 
     if "expect_record" in case:
         assert store.get(name) == case["expect_record"]
@@ -157,3 +178,19 @@ def test_install_record_round_trip_on_the_offline_cluster(fresh_harness):
     record.delete()
     record.delete()
     assert record.read() is None
+
+
+def test_control_plane_pods_are_listed_by_revision_on_the_offline_cluster(fresh_harness):
+    fresh_harness.client.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "istio-system"}})
+    for name, revision in (("istiod-a", "default"), ("istiod-canary-b", "canary")):
+        fresh_harness.client.create({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "namespace": "istio-system",
+                         "labels": {"app": "istiod", "istio.io/rev": revision, "app.kubernetes.io/version": "1.31.1"}},
+            "spec": {"containers": [{"name": "discovery", "image": "docker.io/istio/pilot:1.31.1"}]},
+        })
+    pods = _istioctl.ControlPlanePods(_Module(fresh_harness.kubeconfig))
+    assert [p["metadata"]["name"] for p in pods.list()] == ["istiod-a"]
+    listed = pods.list("canary")
+    assert [p["metadata"]["name"] for p in listed] == ["istiod-canary-b"]
+    assert listed[0]["metadata"]["labels"]["app.kubernetes.io/version"] == "1.31.1"
