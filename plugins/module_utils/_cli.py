@@ -15,6 +15,8 @@ __metaclass__ = type
 
 import json
 import os
+import signal
+import subprocess
 
 from ansible.module_utils.basic import env_fallback
 
@@ -52,13 +54,14 @@ class CliError(Exception):
 
 
 class CliResult:
-    """What one CLI call returned."""
+    """What one CLI call returned; ``timed_out`` when it was stopped after its timeout (``rc`` is then None)."""
 
-    def __init__(self, cmd, rc, stdout, stderr):
+    def __init__(self, cmd, rc, stdout, stderr, timed_out=False):
         self.cmd = cmd
         self.rc = rc
         self.stdout = stdout
         self.stderr = stderr
+        self.timed_out = timed_out
 
     @property
     def ok(self):
@@ -74,6 +77,38 @@ class CliResult:
                 "%s printed output that is not JSON (%s): %s" % (os.path.basename(self.cmd[0]), exc, text[:300]),
                 result=self,
             )
+
+
+def run_bounded(argv, environ_update, timeout, data=None):
+    """Run ``argv`` for at most ``timeout`` seconds: ``(rc, stdout, stderr, timed_out)``.
+
+    The command runs in a session of its own, so on timeout its whole process group is stopped (SIGTERM, then
+    SIGKILL): a CLI that started helpers, as ``minikube service --url`` starts an ssh tunnel, leaves none behind.
+    What it printed until then is returned. ``AnsibleModule.run_command`` has no timeout, hence this function.
+    """
+    env = dict(os.environ)
+    env.update(environ_update or {})
+    process = subprocess.Popen(
+        argv, stdin=subprocess.PIPE if data is not None else subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env=env, start_new_session=True,
+    )
+    try:
+        out, err = process.communicate(input=data.encode("utf-8") if data is not None else None, timeout=timeout)
+        return process.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"), False
+    except subprocess.TimeoutExpired:
+        pass
+    out, err = b"", b""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(process.pid, sig)
+        except OSError:
+            pass  # the group has gone already
+        try:
+            out, err = process.communicate(timeout=3)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    return None, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"), True
 
 
 class Fmt:
@@ -180,7 +215,7 @@ class CliRunner:
             argv.extend(self.formats[name](values.get(name)))
         return argv
 
-    def run(self, order, mutating=False, check=True, error=None, hint=None, data=None, **values):
+    def run(self, order, mutating=False, check=True, error=None, hint=None, data=None, timeout=None, **values):
         """Run the CLI with the arguments named in ``order``.
 
         :param mutating: the call changes something; in check mode it is neither run nor added to
@@ -188,14 +223,22 @@ class CliRunner:
         :param check: raise :class:`CliError` when the exit code is not 0.
         :param error: the message for that error (``"<cli> <args> failed"`` by default).
         :param hint: the next step to append to that message.
+        :param timeout: seconds after which the call is stopped (see :func:`run_bounded`); the result then has
+            ``timed_out`` set and is returned whatever ``check`` says, for the caller to explain.
         """
         argv = self.build(order, values)
         if mutating and self.module.check_mode:
             return None
         env = dict(_CLI_ENV)
-        rc, out, err = self.module.run_command(argv, environ_update=env, data=data)
+        if timeout is None:
+            rc, out, err = self.module.run_command(argv, environ_update=env, data=data)
+            timed_out = False
+        else:
+            rc, out, err, timed_out = run_bounded(argv, env, timeout, data=data)
         self.commands.append(argv)
-        result = CliResult(argv, rc, out, err)
+        result = CliResult(argv, rc, out, err, timed_out)
+        if timed_out:
+            return result
         if check and rc != 0:
             words = " ".join(os.path.basename(w) if i == 0 else w for i, w in enumerate(argv))
             raise CliError(error or ("`%s` failed (exit code %s): %s" % (words, rc, (err or out).strip()[-800:])), result=result, hint=hint)

@@ -34,6 +34,8 @@ INSTALL_HINT = (
 )
 
 DEFAULT_PROFILE = "minikube"
+# Seconds `minikube service --url` may take: where it prints its URLs and returns, that is a second or two.
+SERVICE_URL_TIMEOUT = 10
 
 EXIT_PROFILE_NOT_FOUND = 85
 EXIT_GUEST_ERROR = 80
@@ -391,11 +393,33 @@ class Minikube:
         values = dict(subcommand=["addons", action], name=name, profile=profile)
         self._mutate("addons %s %s" % (action, name), ["subcommand", "name", "profile"], values, profile)
 
-    def service_urls(self, profile, name, namespace):
+    def service_urls(self, profile, name, namespace, timeout=SERVICE_URL_TIMEOUT):
+        """The URLs ``minikube service --url`` prints, stopped after ``timeout`` seconds.
+
+        Where the node IP cannot be reached from the host (minikube's ``driver.NeedsPortForward()``: the docker
+        driver on macOS, Windows and WSL, Docker Desktop for Linux, rootless Docker) minikube opens a tunnel for
+        the service, prints a 127.0.0.1 URL and waits to be interrupted; the URL dies with the tunnel, so it is
+        of no use here, and the call is stopped and explained instead of blocking for good.
+        """
+        what = "service %s -n %s --url" % (name, namespace)
         result = self.runner.run(
-            ["subcommand", "name", "namespace", "profile", "url"], check=False,
+            ["subcommand", "name", "namespace", "profile", "url"], check=False, timeout=timeout,
             subcommand="service", name=name, namespace=namespace, profile=profile, url=True,
         )
+        if result.timed_out:
+            said = " ".join(((result.stderr or "") + " " + (result.stdout or "")).split())[-400:]
+            raise CliError(
+                "`minikube %s` did not return within %s seconds and was stopped: on this host minikube reaches the "
+                "service through a tunnel that lives only as long as the command (the docker driver on macOS, Windows or "
+                "WSL, Docker Desktop for Linux and rootless Docker cannot reach the node IP), so it waits to be "
+                "interrupted and its URL is of no use once it stops. minikube said: %s"
+                % (what, timeout, said or "(nothing)"),
+                result=result,
+                hint="Do not ask minikube_info for services on this host: reach the service through a 127.0.0.1 "
+                "port-forward (the istiolab.mesh.bookinfo role does it with bookinfo_gateway_mode=port-forward, or "
+                "run `kubectl port-forward`), or keep `minikube tunnel` running in a terminal of its own. Raise "
+                "service_timeout only if minikube is just slow to answer.",
+            )
         if result.rc != 0:
             raise reason_error("service %s -n %s --url" % (name, namespace), result, profile)
         return [line.strip() for line in result.stdout.splitlines() if re.match(r"^\s*[a-z]+://", line)]

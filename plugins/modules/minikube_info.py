@@ -27,9 +27,12 @@ options:
   services:
     description:
       - Services whose URLs to return in RV(service_urls). Asked only when the cluster runs.
-      - With the docker driver on macOS and Windows, C(minikube service --url) opens a tunnel and does not
-        return until it is interrupted, so this option would hang there; use it with the docker driver on
-        Linux or with a VM driver, or reach the service through C(minikube tunnel) or a port-forward instead.
+      - Where minikube cannot reach the node IP from the host (the docker driver on macOS, Windows and WSL, Docker
+        Desktop for Linux, rootless Docker), C(minikube service --url) opens a tunnel, prints a C(127.0.0.1) URL
+        and does not return until it is interrupted; the URL dies with it. The module stops the command after
+        O(service_timeout) seconds and fails saying so. There, reach the service through a C(127.0.0.1)
+        port-forward (the C(istiolab.mesh.bookinfo) role's C(bookinfo_gateway_mode=port-forward)) or
+        C(minikube tunnel) instead.
     type: list
     elements: dict
     default: []
@@ -42,6 +45,12 @@ options:
         description: The Service namespace.
         type: str
         default: default
+  service_timeout:
+    description:
+      - Seconds each C(minikube service --url) may run before it is stopped (with every process it started) and
+        the module fails with the reason. Where minikube prints its URLs and returns, it takes a second or two.
+    type: int
+    default: 10
 attributes:
   platform:
     platforms: posix
@@ -139,6 +148,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.istiolab.mesh.plugins.module_utils._cli import BINARY_ARG_SPEC
 from ansible_collections.istiolab.mesh.plugins.module_utils._minikube import (
     DEFAULT_PROFILE,
+    SERVICE_URL_TIMEOUT,
     current_settings,
     describe_cluster,
     run_module,
@@ -148,13 +158,16 @@ from ansible_collections.istiolab.mesh.plugins.module_utils._minikube import (
 def run(module, client):
     params = module.params
     profile = params["profile"]
+    if params["service_timeout"] < 1:
+        module.fail_json(msg="service_timeout is %s; give the seconds minikube service --url may run, 1 or more." % params["service_timeout"])
     version = client.version()
     profiles = client.profiles()
     cluster = describe_cluster(client, profile, profiles)
     urls = {}
     if cluster["state"] in ("running", "degraded"):
         for service in params["services"]:
-            urls["%s/%s" % (service["namespace"], service["name"])] = client.service_urls(profile, service["name"], service["namespace"])
+            urls["%s/%s" % (service["namespace"], service["name"])] = client.service_urls(
+                profile, service["name"], service["namespace"], timeout=params["service_timeout"])
     return dict(
         changed=False,
         minikube_version=version,
@@ -175,6 +188,7 @@ def main():
             type="list", elements="dict", default=[],
             options=dict(name=dict(type="str", required=True), namespace=dict(type="str", default="default")),
         ),
+        service_timeout=dict(type="int", default=SERVICE_URL_TIMEOUT),
     )
     argument_spec.update(BINARY_ARG_SPEC)
     run_module(AnsibleModule(argument_spec=argument_spec, supports_check_mode=True), run)

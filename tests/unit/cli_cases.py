@@ -11,6 +11,8 @@ A case file is YAML: a list of cases, each with
                   ``/usr/bin/<name>``; ``null`` for "not found");
 ``calls``         the exact commands the module must run, in order, each with the ``rc``, ``out``
                   and ``err`` the fake returns: ``{command: [argv...], rc: 0, out: "", err: ""}``;
+                  ``timed_out: true`` on a call the module bounds with a timeout means the command
+                  did not return in time (``out``/``err`` are what it printed until it was stopped);
 ``expect``        keys of the module result that must be equal (``changed``, ``failed``, ...);
 ``expect_in``     ``{key: text}``: ``text`` must occur in ``str(result[key])``.
 
@@ -29,6 +31,7 @@ import yaml
 
 from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
+from ansible_collections.istiolab.mesh.plugins.module_utils import _cli
 
 
 class ModuleExit(Exception):
@@ -67,19 +70,26 @@ def run_case(module_main, case):
     ran = []
     bins = case.get("bin") or {}
 
-    def run_command(self, args, **kwargs):
+    def answer(args, env, data, bounded):
         ran.append(list(args))
         assert calls, "unexpected command (the case lists no more calls): %s" % args
         call = calls.pop(0)
         assert list(args) == [str(word) for word in call["command"]], "command differs:\n  ran:      %s\n  expected: %s" % (args, call["command"])
         if "data" in call:
-            assert kwargs.get("data") == call["data"]
-        env = kwargs.get("environ_update") or {}
-        assert env.get("LC_ALL") == "C", "CLIs must run with LC_ALL=C"
+            assert data == call["data"]
+        assert (env or {}).get("LC_ALL") == "C", "CLIs must run with LC_ALL=C"
+        assert bounded or not call.get("timed_out"), "the case says %s times out, but the module ran it without a timeout" % args
         out = call.get("out", "")
         if not isinstance(out, str):
             out = json.dumps(out)
-        return call.get("rc", 0), out, call.get("err", "")
+        return (None if call.get("timed_out") else call.get("rc", 0)), out, call.get("err", ""), bool(call.get("timed_out"))
+
+    def run_command(self, args, **kwargs):
+        return answer(args, kwargs.get("environ_update"), kwargs.get("data"), False)[:3]
+
+    def run_bounded(argv, environ_update, timeout, data=None):
+        assert timeout and timeout > 0, "a bounded call needs a positive timeout, not %r" % timeout
+        return answer(argv, environ_update, data, True)
 
     def get_bin_path(self, name, required=False, opt_dirs=None):
         return bins.get(name, "/usr/bin/%s" % name)
@@ -87,7 +97,7 @@ def run_case(module_main, case):
     args = dict(case.get("params") or {})
     args["_ansible_check_mode"] = bool(case.get("check_mode"))
     args["_ansible_diff"] = bool(case.get("diff"))
-    with patch_module_args(args), mock.patch.multiple(
+    with patch_module_args(args), mock.patch.object(_cli, "run_bounded", run_bounded), mock.patch.multiple(
         basic.AnsibleModule, exit_json=exit_json, fail_json=fail_json, run_command=run_command, get_bin_path=get_bin_path
     ):
         with pytest.raises(ModuleExit) as caught:
