@@ -98,3 +98,34 @@ def test_argument_specs_document_every_default_with_its_value(role):
         if option.get("default") != expected:
             problems.append(f"{variable}: argument_specs default {option.get('default')!r}, defaults/main.yml {expected!r}")
     assert not problems, "\n".join(problems)
+
+
+# An image reference in a role default: registry/path:tag, the tag a version (not latest, not a digest only).
+IMAGE = re.compile(r"^(?P<repo>[a-z0-9.-]+(?::\d+)?/[a-z0-9._/-]+):(?P<tag>[\w][\w.-]*)$")
+
+
+def pinned_images() -> dict[str, list[tuple[str, str]]]:
+    """{image repository: [(role/variable, tag), ...]} over every role default that holds one image."""
+    found: dict[str, list[tuple[str, str]]] = {}
+    for role in ROLES:
+        for variable, value in role_defaults(role).items():
+            match = IMAGE.match(value) if isinstance(value, str) else None
+            if match and variable.endswith("_image"):
+                found.setdefault(match["repo"], []).append((f"{role.name}/{variable}", match["tag"]))
+    return found
+
+
+def test_every_image_default_is_pinned_and_one_image_has_one_tag():
+    images = pinned_images()
+    assert "docker.io/fortio/fortio" in images and "docker.elastic.co/kibana/kibana" in images, sorted(images)
+    problems = [f"{where} pins {repo}:latest" for repo, pins in images.items() for where, tag in pins if tag == "latest"]
+    problems += [f"{repo} has several tags: {pins}" for repo, pins in images.items() if len({tag for _w, tag in pins}) > 1]
+    assert not problems, "\n".join(problems)
+
+
+def test_kibana_runs_the_version_of_elasticsearch():
+    # Kibana refuses an Elasticsearch of another version, so the two pins move together.
+    images = pinned_images()
+    (_es, es_tag), = images["docker.elastic.co/elasticsearch/elasticsearch"]
+    (_kibana, kibana_tag), = images["docker.elastic.co/kibana/kibana"]
+    assert es_tag == kibana_tag

@@ -84,7 +84,7 @@ def test_circuit_breaking_workloads(rendered):
     # fortio calls http://httpbin:8000/get, the verdict reads outbound|8000||httpbin.<namespace>.
     assert service["ports"] == [{"name": "http", "port": 8000, "targetPort": 8080}]
     fortio = ours[("Deployment", "fortio")]["spec"]["template"]
-    assert fortio["spec"]["containers"][0]["image"] == "docker.io/fortio/fortio:1.69.4"
+    assert fortio["spec"]["containers"][0]["image"] == "docker.io/fortio/fortio:1.69.5"
     # Without cluster.outbound in the proxy's stats inclusion, the overflow counter is not reported at all.
     stats = yaml.safe_load(fortio["metadata"]["annotations"]["proxy.istio.io/config"])
     assert "cluster.outbound" in stats["proxyStatsMatcher"]["inclusionPrefixes"]
