@@ -66,8 +66,9 @@ def render_rule(dest: Path) -> Path:
                 mode: "0644"
         """))
     env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"))
-    result = subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", "-c", "local",
-                             "-e", f"ansible_python_interpreter={sys.executable}", str(playbook)], cwd=REPO, env=env, capture_output=True, text=True, check=False)
+    argv = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", "-c", "local",
+            "-e", f"ansible_python_interpreter={sys.executable}", str(playbook)]
+    result = subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     return rules
 
