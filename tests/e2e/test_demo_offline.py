@@ -44,14 +44,14 @@ def assert_nothing_left(state_dir, output):
 
 def test_the_demo_prints_its_summary_and_leaves_no_process_behind(tmp_path):
     process = spawn(tmp_path / "state", make=True)
-    output, _ = process.communicate(timeout=600)
+    output = process.communicate(timeout=600)[0]
     assert process.returncode == 0, output
     # The playbook's summary (playbooks/full-demo.yml, last task), as the default callback prints it.
     summary = output[output.index("TASK [Print where the demo runs, what it runs and what was verified.]"):]
     for line in ["Cluster: minikube", "Versions: Istio " + demo_offline.pinned_istio_version(),
                  "Bookinfo: http://127.0.0.1:", "Verified "]:
         assert line in summary, summary
-    assert "FAILED" not in summary.split("PLAY RECAP")[0], summary
+    assert "FAILED" not in summary.split("PLAY RECAP", maxsplit=1)[0], summary
     assert re.search(r"localhost\s+: ok=\d+\s+changed=\d+\s+unreachable=0\s+failed=0", summary), summary
     assert "playbooks/full-demo.yml finished after" in output and "this was a simulation" in output
     assert_nothing_left(tmp_path / "state", output)
@@ -59,7 +59,7 @@ def test_the_demo_prints_its_summary_and_leaves_no_process_behind(tmp_path):
 
 def test_args_pass_through_and_a_failing_playbook_still_stops_everything(tmp_path):
     process = spawn(tmp_path / "state", "--no-such-ansible-option")
-    output, _ = process.communicate(timeout=300)
+    output = process.communicate(timeout=300)[0]
     assert process.returncode == 2, output
     assert "unrecognized arguments: --no-such-ansible-option" in output
     assert "FAILED (ansible-playbook exited 2)" in output
@@ -72,11 +72,11 @@ def test_ctrl_c_stops_the_playbook_and_everything_started(tmp_path):
     # Interrupt once the playbook is at work (its first task has started).
     while "TASK [" not in output:
         assert time.monotonic() < deadline and process.poll() is None, output
-        ready, _, _ = select.select([process.stdout], [], [], 1)
+        ready = select.select([process.stdout], [], [], 1)[0]
         if ready:
             output += process.stdout.readline()
     os.kill(process.pid, signal.SIGINT)
-    rest, _ = process.communicate(timeout=120)
+    rest = process.communicate(timeout=120)[0]
     output += rest
     assert process.returncode == 130, output
     assert "demo-offline: interrupted (Ctrl-C); stopping what was started" in output
@@ -88,11 +88,11 @@ def test_sigterm_stops_everything_too(tmp_path):
     output, deadline = "", time.monotonic() + 300
     while "demo-offline: running " not in output:
         assert time.monotonic() < deadline and process.poll() is None, output
-        ready, _, _ = select.select([process.stdout], [], [], 1)
+        ready = select.select([process.stdout], [], [], 1)[0]
         if ready:
             output += process.stdout.readline()
     process.terminate()
-    rest, _ = process.communicate(timeout=120)
+    rest = process.communicate(timeout=120)[0]
     output += rest
     assert process.returncode == 128 + signal.SIGTERM, output
     assert "demo-offline: SIGTERM; stopping what was started" in output

@@ -152,7 +152,7 @@ def crd_schemas(release: Path) -> dict[tuple[str, str], tuple[str, dict]]:
 
 
 def crd_groups(release: Path) -> set[str]:
-    return {api_version.split("/")[0] for api_version, _ in crd_schemas(release)}
+    return {api_version.split("/")[0] for api_version, _kind in crd_schemas(release)}
 
 
 @functools.cache

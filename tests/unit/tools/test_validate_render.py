@@ -74,7 +74,7 @@ def test_neither_tool_alone_would_have_caught_the_istio_mistakes():
     """Why the strict CRD schema exists: kubernetes-validate has no schema for custom resources, and
     the CRD's schema as written allows unknown fields (the API server prunes them)."""
     unknown_field = yaml.safe_load((FIXTURES / "bad" / "virtualservice-unknown-field.yml").read_text())
-    _, openapi = validate_render.crd_schemas(RELEASE)[("networking.istio.io/v1", "VirtualService")]
+    openapi = validate_render.crd_schemas(RELEASE)[("networking.istio.io/v1", "VirtualService")][1]
     jsonschema.Draft202012Validator(openapi).validate(unknown_field)
     with pytest.raises(kv.SchemaNotFoundError):
         kv.validate(unknown_field, "1.35.0", strict=True)
