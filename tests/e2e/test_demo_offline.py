@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 
+from tests.e2e._demo import known_variables
 from tests.harness import demo_offline
 from tests.harness.apiserver import lifecycle
 
@@ -97,3 +98,11 @@ def test_sigterm_stops_everything_too(tmp_path):
     assert process.returncode == 128 + signal.SIGTERM, output
     assert "demo-offline: SIGTERM; stopping what was started" in output
     assert_nothing_left(tmp_path / "state", output)
+
+
+def test_the_offline_settings_are_variables_the_roles_know():
+    """demo-offline and OfflineDemo share tests.harness.demo_offline.offline_variables: a renamed or dropped role
+    variable there would silently stop applying offline."""
+    names = set(demo_offline.offline_variables("/cache", "http://release", "http://gateway"))
+    assert len(names) == 14
+    assert names <= known_variables(), sorted(names - known_variables())
