@@ -25,6 +25,11 @@ $(VENV)/.test-installed: requirements-test.txt requirements.txt $(VENV)/.runtime
 demo: $(VENV)/.runtime-installed
 	$(BIN)/ansible-playbook playbooks/full-demo.yml $(ARGS)
 
+# The full demo on the offline cluster (tests/harness): a simulation, no Docker. Needs the test requirements (kubectl).
+.PHONY: demo-offline
+demo-offline: $(VENV)/.test-installed
+	$(BIN)/python -m tests.harness.demo_offline $(ARGS)
+
 teardown: $(VENV)/.runtime-installed
 	$(BIN)/ansible-playbook playbooks/teardown.yml $(ARGS)
 

@@ -29,12 +29,12 @@ from tests.harness import fixtures
 from tests.harness.apiserver import lifecycle
 from tests.harness.client import read_calls
 from tests.harness.dataplane import DataPlane
+from tests.harness.demo_offline import PROFILE, offline_variables  # pylint: disable=unused-import
 from tests.harness.fake_release import ReleaseServer, build_release
 
 REPO = lifecycle.REPO
 FULL_DEMO = "playbooks/full-demo.yml"
 TEARDOWN = "playbooks/teardown.yml"
-PROFILE = "istiolab"
 SUMMARY_TASK = "Print where the demo runs, what it runs and what was verified."
 TEARDOWN_REPORT_TASK = "Report what was removed, what was already absent and what was kept."
 # Files release_artifact writes while it works and renames or removes when it is done (plugins/module_utils/_release.py).
@@ -249,26 +249,9 @@ class OfflineDemo:
         return os.path.join(self.dir, "vars.json")
 
     def variables(self):
-        """The extra vars of an offline run: minikube from PATH (the fake), Istio from the fake release through
-        release_artifact's real download and checksum path, the gateway stand-in's URL, short waits."""
-        values = {
-            "mesh_cluster_provider": "minikube",
-            "mesh_minikube_profile": PROFILE,
-            "minikube_install": False,
-            "mesh_cache_dir": self.cache_dir,
-            "istio_release_base_url": self.release.base_url,
-            # The emulator moves no traffic and the minikube node IP is not reachable here: the stand-in answers.
-            "bookinfo_gateway_url": self.dataplane.url,
-            "mesh_elk_enabled": False,
-            # Nothing answers the addons' HTTP APIs offline (as in molecule/telemetry).
-            "telemetry_port_forward": False,
-            "telemetry_verify": False,
-            "istio_wait_timeout": 60,
-            "bookinfo_wait_timeout": 60,
-            "telemetry_wait_timeout": 60,
-            "bookinfo_check_retries": 3,
-            "bookinfo_check_delay": 1,
-        }
+        """The extra vars of an offline run: tests.harness.demo_offline.offline_variables (shared with
+        make demo-offline), then this demo's overrides."""
+        values = offline_variables(self.cache_dir, self.release.base_url, self.dataplane.url)
         values.update(self.overrides)
         unknown = sorted(set(values) - known_variables())
         if unknown:

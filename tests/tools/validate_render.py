@@ -1,10 +1,12 @@
 """Validate every Kubernetes object that render.yml writes, rejecting unknown fields and unknown kinds.
 
 Built-in kinds are checked with kubernetes-validate's strict schemas for the project's Kubernetes
-version. Istio kinds are checked with JSON schemas built from cloudcoil's Istio models, made strict
-here: neither tool alone is a check, as kubernetes-validate passes custom resources it has no
-schema for and cloudcoil's models ignore unknown fields. An object whose kind has no schema in
-either fails, and so does a directory with nothing to validate.
+version. Custom resources (Istio's groups, and the Gateway API's) are checked against the
+`openAPIV3Schema` of their CRD in Istio 1.31's own text, read at run time from an Istio tree:
+`--istio-release DIR` or $MESH_ISTIO_RELEASE_DIR (an unpacked release), else ../shared/istio-1.31
+beside the checkout. The CRD schemas are made strict here, as `kubectl apply --validate=strict`
+would judge: unknown fields are refused, not pruned. An object whose kind has no schema in either
+fails, and so does a directory with nothing to validate.
 
   validate_render.py [DIR]    validate DIR/**/*.yml|yaml (default: rendered/)
   validate_render.py --render run playbooks/render.yml into .cache/test/rendered, then validate it
@@ -14,10 +16,7 @@ from __future__ import annotations
 
 import argparse
 import functools
-import importlib
-import inspect
 import os
-import pkgutil
 import re
 import shutil
 import sys
@@ -35,7 +34,12 @@ if __package__ in (None, ""):
 
 from tests.tools._common import REPO, Timer, ToolError, run, venv_bin
 
-ISTIO_GROUPS = ("networking.istio.io", "security.istio.io", "telemetry.istio.io", "extensions.istio.io")
+RELEASE_ENV = "MESH_ISTIO_RELEASE_DIR"
+DEFAULT_RELEASE_DIR = REPO.parent / "shared" / "istio-1.31"
+ISTIO_CRDS = Path("manifests/charts/base/files/crd-all.gen.yaml")
+# Not part of a release: the Gateway API CRDs Istio's own tests use, present in the ../shared tree.
+GATEWAY_API_CRDS = Path("tests/integration/pilot/testdata/gateway-api-crd.yaml")
+OBJECT_META = "/api/_definitions.json#/$defs/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
 GROUP_VARS = REPO / "inventory" / "group_vars" / "all.yml"
 RENDER_PLAYBOOK = REPO / "playbooks" / "render.yml"
 RENDER_DIR = REPO / ".cache" / "test" / "rendered"
@@ -86,48 +90,95 @@ def schema_version(wanted: str) -> str:
 
 # -- Schemas ----------------------------------------------------------------------------------------
 
-def forbid_unknown_fields(schema: object) -> object:
-    """Copy of a JSON schema where every object schema that lists properties allows no others.
+def istio_release_dir(value: str | os.PathLike | None = None) -> Path:
+    """Where Istio's text is: the argument, else $MESH_ISTIO_RELEASE_DIR, else ../shared/istio-1.31."""
+    return Path(value or os.environ.get(RELEASE_ENV) or DEFAULT_RELEASE_DIR).expanduser().resolve()
 
-    Schemas without `properties` (maps such as labels, free-form Struct values) are left open.
+
+def crd_files(release: Path) -> list[Path]:
+    """The CRD files of a release: Istio's (required) and the Gateway API's (when the tree has them)."""
+    istio = release / ISTIO_CRDS
+    if not istio.is_file():
+        raise ToolError(f"{istio} not found: the Istio CRDs come from an Istio 1.31 tree; point "
+                        f"--istio-release or {RELEASE_ENV} at an unpacked release (default: ../shared/istio-1.31)")
+    return [istio] + [path for path in [release / GATEWAY_API_CRDS] if path.is_file()]
+
+
+def strict_schema(schema: object) -> object:
+    """A JSON-schema copy of a CRD's OpenAPI v3 schema that judges as kube-apiserver with strict field validation.
+
+    Every object schema without `x-kubernetes-preserve-unknown-fields` and without an
+    `additionalProperties` of its own (a map) allows no other fields, since the API server would
+    prune them (and refuse them under --validate=strict). `x-kubernetes-int-or-string` allows an
+    integer or a string, and `nullable` allows null. CEL rules (`x-kubernetes-validations`) are
+    not evaluated.
     """
     if isinstance(schema, list):
-        return [forbid_unknown_fields(item) for item in schema]
+        return [strict_schema(item) for item in schema]
     if not isinstance(schema, dict):
         return schema
-    strict = {key: forbid_unknown_fields(value) for key, value in schema.items()}
-    if "properties" in strict:
+    strict = {key: strict_schema(value) if key not in ("enum", "default", "example") else value
+              for key, value in schema.items()}
+    if strict.pop("x-kubernetes-int-or-string", False):
+        # Structural schemas may spell it out as anyOf [{type: integer}, {type: string}]; one type list says it
+        # with one error message instead of a guess between two branches.
+        if all(branch.keys() == {"type"} for branch in strict.get("anyOf", [])):
+            strict.pop("anyOf", None)
+        strict["type"] = ["integer", "string"]
+    if strict.get("type") == "object" and "additionalProperties" not in strict \
+            and not strict.get("x-kubernetes-preserve-unknown-fields"):
         strict["additionalProperties"] = False
+    if strict.pop("nullable", False) and "type" in strict:
+        strict["type"] = [*([strict["type"]] if isinstance(strict["type"], str) else strict["type"]), "null"]
+        if "enum" in strict:
+            strict["enum"] = [*strict["enum"], None]
     return strict
 
 
 @functools.cache
-def istio_models() -> dict[tuple[str, str], type]:
-    """(apiVersion, kind) -> cloudcoil model class, for every Istio resource cloudcoil ships."""
-    from cloudcoil.models import istio
-    from cloudcoil.resources import Resource
+def crd_schemas(release: Path) -> dict[tuple[str, str], tuple[str, dict]]:
+    """(apiVersion, kind) -> (CRD name, openAPIV3Schema) for every served version of every CRD in the release."""
+    schemas = {}
+    for path in crd_files(release):
+        for doc in yaml.safe_load_all(path.read_text()):
+            if not (isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition"):
+                continue
+            spec = doc["spec"]
+            for version in spec["versions"]:
+                if version.get("served"):
+                    schemas[(f"{spec['group']}/{version['name']}", spec["names"]["kind"])] = (
+                        doc["metadata"]["name"], version["schema"]["openAPIV3Schema"])
+    return schemas
 
-    models = {}
-    for info in pkgutil.walk_packages(istio.__path__, istio.__name__ + "."):
-        module = importlib.import_module(info.name)
-        for cls in vars(module).values():
-            if inspect.isclass(cls) and issubclass(cls, Resource) and cls.__module__ == module.__name__:
-                fields = cls.model_fields
-                models[(fields["api_version"].default, fields["kind"].default)] = cls
-    return models
+
+def crd_groups(release: Path) -> set[str]:
+    return {api_version.split("/")[0] for api_version, _kind in crd_schemas(release)}
 
 
 @functools.cache
-def istio_validator(api_version: str, kind: str) -> jsonschema.Draft202012Validator | None:
-    model = istio_models().get((api_version, kind))
-    if model is None:
+def crd_validator(release: Path, k8s_version: str, api_version: str,
+                  kind: str) -> tuple[str, jsonschema.Draft202012Validator] | None:
+    """The CRD's name and a strict validator for its schema, or None if no CRD serves this apiVersion and kind."""
+    found = crd_schemas(release).get((api_version, kind))
+    if found is None:
         return None
-    schema = forbid_unknown_fields(model.model_json_schema(by_alias=True))
-    # The models default apiVersion and kind; an object must state both, and state these.
+    name, openapi = found
+    schema = strict_schema(openapi)
+    # The API server judges apiVersion, kind and metadata itself, whatever the CRD's schema says of them.
+    schema["properties"] = dict(schema.get("properties", {}), apiVersion={"const": api_version},
+                                kind={"const": kind}, metadata={"$ref": OBJECT_META})
     schema["required"] = sorted(set(schema.get("required", [])) | {"apiVersion", "kind"})
-    schema["properties"]["apiVersion"] = {"const": api_version}
-    schema["properties"]["kind"] = {"const": kind}
-    return jsonschema.Draft202012Validator(schema)
+    # Under kubernetes-validate's base URI, so that OBJECT_META resolves as in its own schemas.
+    schema["$id"] = f"https://kubernetes.io/api/{name}/{api_version.split('/')[1]}"
+    return name, jsonschema.Draft202012Validator(schema, registry=kubernetes_registry(k8s_version))
+
+
+@functools.cache
+def kubernetes_registry(version: str):
+    from referencing import Registry, Resource
+
+    definitions = kv.schema_contents(f"kubernetes-json-schema/v{version}-local-strict/_definitions.json", version)
+    return Resource.from_contents(definitions) @ Registry()
 
 
 @functools.cache
@@ -140,10 +191,9 @@ def kubernetes_validator(version: str, api_version: str, kind: str) -> jsonschem
         schema = kv.schema_contents(f"{schema_dir}/{kind.lower()}-{group_version}.json", version)
     except FileNotFoundError:
         return None
-    definitions = kv.schema_contents(f"{schema_dir}/_definitions.json", version)
-    from referencing import Registry, Resource
+    from referencing import Resource
 
-    registry = Resource.from_contents(definitions) @ (Resource.from_contents(schema) @ Registry())
+    registry = Resource.from_contents(schema) @ kubernetes_registry(version)
     return jsonschema.Draft202012Validator(schema, registry=registry)
 
 
@@ -188,13 +238,14 @@ def describe(error: jsonschema.ValidationError) -> list[Problem]:
     return [Problem(field_path(path), error.message)]
 
 
-def check_object(obj: object, k8s_version: str) -> tuple[str, list[Problem]]:
+def check_object(obj: object, k8s_version: str, release: Path) -> tuple[str, list[Problem]]:
     """Return which schema judged the object and the problems it found."""
     if not isinstance(obj, dict) or not isinstance(obj.get("apiVersion"), str) or not isinstance(obj.get("kind"), str):
         return "none", [Problem("", "not a Kubernetes object: needs string apiVersion and kind")]
     api_version, kind = obj["apiVersion"], obj["kind"]
-    if api_version.split("/")[0] in ISTIO_GROUPS:
-        validator, judge = istio_validator(api_version, kind), "istio (cloudcoil, strict)"
+    if api_version.split("/")[0] in crd_groups(release):
+        found = crd_validator(release, k8s_version, api_version, kind)
+        validator, judge = (found[1], f"CRD {found[0]} strict") if found else (None, "none")
     else:
         validator, judge = kubernetes_validator(k8s_version, api_version, kind), f"kubernetes {k8s_version} strict"
     if validator is None:
@@ -227,7 +278,7 @@ def object_name(obj: object) -> str:
     return f"{obj.get('kind')} {name}"
 
 
-def validate_dir(directory: Path, k8s_version: str) -> tuple[int, int]:
+def validate_dir(directory: Path, k8s_version: str, release: Path) -> tuple[int, int]:
     """Print one line per object (and per problem); return (objects, objects with problems)."""
     if not directory.is_dir():
         raise ToolError(f"{directory} does not exist; run `make render` (or use --render) first")
@@ -249,7 +300,7 @@ def validate_dir(directory: Path, k8s_version: str) -> tuple[int, int]:
             continue
         for label, obj in docs:
             objects += 1
-            judge, problems = check_object(obj, k8s_version)
+            judge, problems = check_object(obj, k8s_version, release)
             where = f"{rel}{label} {object_name(obj)}"
             if problems:
                 failed += 1
@@ -278,6 +329,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("directory", nargs="?", type=Path, help="rendered manifests (default: rendered/)")
     parser.add_argument("--render", action="store_true", help="run playbooks/render.yml first and validate its output")
     parser.add_argument("--kubernetes-version", help="default: mesh_kubernetes_version from inventory/group_vars/all.yml")
+    parser.add_argument("--istio-release", type=Path,
+                        help=f"an Istio 1.31 tree (unpacked release) to read CRDs from (default: ${RELEASE_ENV}, "
+                             f"else ../shared/istio-1.31)")
     parser.add_argument("--playbook-arg", action="append", default=[], help="extra ansible-playbook argument (with --render)")
     args = parser.parse_args(argv)
     if args.render and args.directory:
@@ -285,13 +339,15 @@ def main(argv: list[str] | None = None) -> int:
     timer = Timer()
     try:
         version = schema_version(args.kubernetes_version or project_kubernetes_version())
+        release = istio_release_dir(args.istio_release)
+        crd_files(release)
         directory = args.directory or REPO / "rendered"
         if args.render:
             directory = RENDER_DIR
             with timer.step("render"):
                 render(directory, args.playbook_arg)
         with timer.step("validate"):
-            objects, failed = validate_dir(directory, version)
+            objects, failed = validate_dir(directory, version, release)
     except ToolError as exc:
         print(f"validate: ERROR {exc}", file=sys.stderr)
         return 1

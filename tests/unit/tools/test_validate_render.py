@@ -1,5 +1,6 @@
 """tests/tools/validate_render.py on the fixtures in tests/fixtures/render: good objects pass, and
-each kind of mistake fails with the field's path."""
+each kind of mistake fails with the field's path. Custom resources are judged by Istio 1.31's own
+CRDs, read from ../shared/istio-1.31 (or $MESH_ISTIO_RELEASE_DIR) at test time."""
 
 from __future__ import annotations
 
@@ -7,16 +8,18 @@ import json
 import shutil
 import textwrap
 
+import jsonschema
 import kubernetes_validate.utils as kv
 import pytest
 import yaml
-from cloudcoil.models.istio.networking.v1 import VirtualService
 
 from tests.tools import validate_render
 from tests.tools._common import REPO
 
 FIXTURES = REPO / "tests" / "fixtures" / "render"
 K8S = "v1.35.0"
+RELEASE = validate_render.istio_release_dir()
+SAMPLES = RELEASE / "samples" / "bookinfo"
 
 
 def validate(directory, capsys, stream="out"):
@@ -30,15 +33,15 @@ def test_good_objects_pass_each_with_its_validator(capsys):
     assert status == 0, out
     lines = out.splitlines()
     assert lines[:9] == [
-        "authorizationpolicy.yml#0 AuthorizationPolicy bookinfo/productpage-viewer: OK (istio (cloudcoil, strict))",
+        "authorizationpolicy.yml#0 AuthorizationPolicy bookinfo/productpage-viewer: OK (CRD authorizationpolicies.security.istio.io strict)",
         "deployment.yml#0 Deployment bookinfo/reviews-v2: OK (kubernetes 1.35.0 strict)",
-        "destinationrule.yml#0 DestinationRule bookinfo/reviews: OK (istio (cloudcoil, strict))",
-        "envoyfilter.yml#0 EnvoyFilter istio-system/ingress-response-header: OK (istio (cloudcoil, strict))",
-        "gateway.yml#0 Gateway bookinfo/bookinfo-gateway: OK (istio (cloudcoil, strict))",
+        "destinationrule.yml#0 DestinationRule bookinfo/reviews: OK (CRD destinationrules.networking.istio.io strict)",
+        "envoyfilter.yml#0 EnvoyFilter istio-system/ingress-response-header: OK (CRD envoyfilters.networking.istio.io strict)",
+        "gateway.yml#0 Gateway bookinfo/bookinfo-gateway: OK (CRD gateways.networking.istio.io strict)",
         "namespace.yml#0 Namespace bookinfo: OK (kubernetes 1.35.0 strict)",
         "service.yml#0 Service bookinfo/reviews: OK (kubernetes 1.35.0 strict)",
-        "telemetry.yml#0 Telemetry istio-system/mesh-default: OK (istio (cloudcoil, strict))",
-        "virtualservice.yml#0 VirtualService bookinfo/reviews: OK (istio (cloudcoil, strict))",
+        "telemetry.yml#0 Telemetry istio-system/mesh-default: OK (CRD telemetries.telemetry.istio.io strict)",
+        "virtualservice.yml#0 VirtualService bookinfo/reviews: OK (CRD virtualservices.networking.istio.io strict)",
     ]
     assert lines[9].startswith("validate passed: 9 objects in ")
 
@@ -68,11 +71,121 @@ def test_each_mistake_fails_with_its_path(tmp_path, capsys, fixture, error):
 
 
 def test_neither_tool_alone_would_have_caught_the_istio_mistakes():
-    """Why the strict Istio schema exists: the two tools' defaults let these through."""
+    """Why the strict CRD schema exists: kubernetes-validate has no schema for custom resources, and
+    the CRD's schema as written allows unknown fields (the API server prunes them)."""
     unknown_field = yaml.safe_load((FIXTURES / "bad" / "virtualservice-unknown-field.yml").read_text())
-    VirtualService.model_validate(unknown_field)
+    openapi = validate_render.crd_schemas(RELEASE)[("networking.istio.io/v1", "VirtualService")][1]
+    jsonschema.Draft202012Validator(openapi).validate(unknown_field)
     with pytest.raises(kv.SchemaNotFoundError):
         kv.validate(unknown_field, "1.35.0", strict=True)
+
+
+def write_virtual_service(directory, route, status=None):
+    obj = {"apiVersion": "networking.istio.io/v1", "kind": "VirtualService",
+           "metadata": {"name": "reviews", "namespace": "bookinfo"},
+           "spec": {"hosts": ["reviews"], "http": [{"route": route}]}}
+    if status is not None:
+        obj["status"] = status
+    (directory / "vs.yml").write_text(yaml.safe_dump(obj))
+
+
+def test_a_weight_of_fifty_in_words_fails(tmp_path, capsys):
+    write_virtual_service(tmp_path, [{"destination": {"host": "reviews", "subset": "v1"}, "weight": "fifty"},
+                                     {"destination": {"host": "reviews", "subset": "v3"}, "weight": 50}])
+    status, out = validate(tmp_path, capsys)
+    assert status == 1
+    assert out.splitlines()[0] == ("vs.yml#0 VirtualService bookinfo/reviews: ERROR "
+                                   "spec.http[0].route[0].weight: 'fifty' is not of type 'integer'")
+
+
+def test_a_missing_required_field_fails(tmp_path, capsys):
+    # A route destination needs a host (required in the 1.31 CRD).
+    write_virtual_service(tmp_path, [{"destination": {"subset": "v1"}}])
+    status, out = validate(tmp_path, capsys)
+    assert status == 1
+    assert out.splitlines()[0] == ("vs.yml#0 VirtualService bookinfo/reviews: ERROR "
+                                   "spec.http[0].route[0].destination: 'host' is a required property")
+
+
+def test_an_unknown_field_fails_even_in_a_map_free_object(tmp_path, capsys):
+    write_virtual_service(tmp_path, [{"destination": {"host": "reviews", "subnet": "v1"}}])
+    status, out = validate(tmp_path, capsys)
+    assert status == 1
+    assert out.splitlines()[0] == ("vs.yml#0 VirtualService bookinfo/reviews: ERROR "
+                                   "spec.http[0].route[0].destination.subnet: unknown field")
+
+
+@pytest.mark.parametrize(("generation", "error"), [
+    (3, None),
+    ("3", None),
+    ([3], "status.observedGeneration: [3] is not of type 'integer', 'string'"),
+])
+def test_int_or_string_takes_either_and_nothing_else(tmp_path, capsys, generation, error):
+    # status is x-kubernetes-preserve-unknown-fields (extra keys stay open); observedGeneration is int-or-string.
+    write_virtual_service(tmp_path, [{"destination": {"host": "reviews"}}],
+                          status={"observedGeneration": generation, "anything": {"goes": True}})
+    status, out = validate(tmp_path, capsys)
+    first = out.splitlines()[0]
+    if error is None:
+        assert status == 0 and first.endswith(": OK (CRD virtualservices.networking.istio.io strict)"), out
+    else:
+        assert status == 1 and first == f"vs.yml#0 VirtualService bookinfo/reviews: ERROR {error}"
+
+
+def test_a_field_istio_added_after_1_24_passes(tmp_path, capsys):
+    # trafficPolicy.retryBudget is in the 1.31 CRD; the old 1.24 schemas refused it as unknown.
+    (tmp_path / "dr.yml").write_text(textwrap.dedent("""\
+        apiVersion: networking.istio.io/v1
+        kind: DestinationRule
+        metadata: {name: reviews, namespace: bookinfo}
+        spec:
+          host: reviews
+          trafficPolicy:
+            retryBudget: {percent: 20, minRetryConcurrency: 3}
+        """))
+    status, out = validate(tmp_path, capsys)
+    assert status == 0, out
+    assert out.splitlines()[0] == (
+        "dr.yml#0 DestinationRule bookinfo/reviews: OK (CRD destinationrules.networking.istio.io strict)")
+
+
+@pytest.mark.parametrize("sample_dir", ["networking", "gateway-api"])
+def test_istio_own_bookinfo_samples_pass(tmp_path, capsys, sample_dir):
+    samples = sorted((SAMPLES / sample_dir).glob("*.yaml"))
+    assert len(samples) >= 6, f"no Bookinfo samples in {SAMPLES / sample_dir}"
+    for sample in samples:
+        shutil.copy(sample, tmp_path)
+    status, out = validate(tmp_path, capsys)
+    assert status == 0, out
+    lines = out.splitlines()
+    assert all(": OK (CRD " in line for line in lines[:-1]), out
+    assert len(lines) - 1 >= len(samples)
+
+
+def test_the_release_comes_from_the_option_then_the_environment(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv(validate_render.RELEASE_ENV, str(tmp_path / "from-env"))
+    assert validate_render.istio_release_dir() == tmp_path / "from-env"
+    assert validate_render.istio_release_dir(tmp_path / "opt") == tmp_path / "opt"
+    monkeypatch.delenv(validate_render.RELEASE_ENV)
+    assert validate_render.istio_release_dir() == (REPO.parent / "shared" / "istio-1.31").resolve()
+    status = validate_render.main([str(FIXTURES / "good"), "--kubernetes-version", K8S,
+                                   "--istio-release", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert status == 1
+    assert f"{tmp_path / 'manifests/charts/base/files/crd-all.gen.yaml'} not found" in err
+    assert "MESH_ISTIO_RELEASE_DIR at an unpacked release" in err
+
+
+def test_a_release_without_the_gateway_api_crds_knows_no_gateway_api_kinds(tmp_path, capsys):
+    crds = tmp_path / "manifests" / "charts" / "base" / "files"
+    crds.mkdir(parents=True)
+    shutil.copy(RELEASE / validate_render.ISTIO_CRDS, crds)
+    shutil.copy(SAMPLES / "gateway-api" / "route-all-v1.yaml", tmp_path / "route.yaml")
+    status = validate_render.main([str(tmp_path / "route.yaml").rsplit("/", 1)[0], "--kubernetes-version", K8S,
+                                   "--istio-release", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert status == 1
+    assert "ERROR (object): unknown kind gateway.networking.k8s.io/v1/HTTPRoute: no schema" in out
 
 
 def test_every_mistake_in_an_object_is_listed(tmp_path, capsys):
@@ -208,14 +321,16 @@ def test_the_project_version_comes_from_group_vars(tmp_path):
         validate_render.project_kubernetes_version(tmp_path / "absent.yml")
 
 
-def test_the_istio_schemas_cover_the_kinds_the_demo_uses():
-    models = validate_render.istio_models()
+def test_the_crd_schemas_cover_the_kinds_the_demo_uses():
+    models = validate_render.crd_schemas(RELEASE)
     for key in [("networking.istio.io/v1", "VirtualService"), ("networking.istio.io/v1", "DestinationRule"),
                 ("networking.istio.io/v1", "Gateway"), ("networking.istio.io/v1", "ServiceEntry"),
                 ("networking.istio.io/v1alpha3", "EnvoyFilter"), ("security.istio.io/v1", "AuthorizationPolicy"),
                 ("security.istio.io/v1", "PeerAuthentication"), ("telemetry.istio.io/v1", "Telemetry")]:
         assert key in models
-    assert {api_version.split("/")[0] for api_version, kind in models} == set(validate_render.ISTIO_GROUPS)
+    assert validate_render.crd_groups(RELEASE) == {
+        "networking.istio.io", "security.istio.io", "telemetry.istio.io", "extensions.istio.io",
+        "gateway.networking.k8s.io", "gateway.networking.x-k8s.io"}
 
 
 def test_render_fails_when_the_playbook_is_missing(tmp_path, monkeypatch, capsys):
