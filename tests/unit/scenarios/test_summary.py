@@ -3,16 +3,22 @@ and a line or two per scenario with the statistics left to the artifacts."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+
 import pytest
 import yaml
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.istiolab.mesh.plugins.filter.scenario_probes import duration_text, scenario_probes
+from ansible_collections.istiolab.mesh.plugins.filter.scenario_summary import BRIEF_LIMIT, plain_brief, scenario_summary
 from ansible_collections.istiolab.mesh.plugins.modules.traffic_probe import _Classifier
 from tests.harness.dataplane import productpage
 from tests.unit.scenarios._scenarios import REPO
 
 TASKS = REPO / "roles" / "routing" / "tasks"
+SUMMARY_TASK = "Print where the demo runs, what it runs and what was verified."
 
 
 def probe_result(item, shares, requests=30, passed=True, status=None, p50=25.0, url="http://192.168.49.2:31380/productpage"):
@@ -88,3 +94,105 @@ def test_fault_probes_label_every_page_productpage_draws(kind):
         if kind == "delay":
             assert labels == {"reviews_unavailable": "reviews_unavailable", "ratings_unavailable": "ratings_unavailable",
                               "whole": "reviews_shown"}
+
+
+# -- One scenario's lines ------------------------------------------------------------------------------------------
+
+OLD_URL = "http://192.168.49.2:31380"
+AB_DETAIL = (f"signed in as jason: Probe passed (30 requests to {OLD_URL}/productpage in 1.0 s: v2 100%; status 200 100%; "
+             "latency p50 20 ms, p90 25 ms, p99 30 ms, max 31 ms; shares: v2 100% (expected 100) ...) | anonymous: Probe passed "
+             f"(29 requests to {OLD_URL}/productpage in 1.0 s: v1 100%; ...)")
+AB_BRIEF = "signed in as jason: v2 100% of 30 pages; anonymous: v1 100% of 29 pages"
+
+
+def test_a_measured_scenario_is_its_verdict_what_each_probe_saw_and_where_the_statistics_are():
+    lines = scenario_summary({"passed": True, "detail": AB_DETAIL, "summary": AB_BRIEF,
+                              "artifact": "artifacts/scenarios/ab_test.json"}, "ab_test")
+    assert lines == [f"Scenario ab_test: passed: {AB_BRIEF}", "  full statistics: artifacts/scenarios/ab_test.json"]
+
+
+def test_a_recorded_verdict_says_when_it_was_measured_and_not_the_url_it_was_measured_at():
+    record = {"passed": True, "detail": AB_DETAIL, "summary": AB_BRIEF, "recorded": True, "measured_at": "2026-12-01T09:00:00Z"}
+    lines = scenario_summary(record, "ab_test")
+    assert lines == [f"Scenario ab_test: passed when measured at 2026-12-01T09:00:00Z: {AB_BRIEF}",
+                     "  not played again: same objects and settings (--tags ab_test measures it now)"]
+
+
+def test_a_record_from_before_summaries_loses_its_url_and_stays_one_line():
+    record = {"passed": True, "detail": AB_DETAIL, "recorded": True, "measured_at": "2026-12-01T09:00:00Z"}
+    first, second = scenario_summary(record, "ab_test")
+    assert "://" not in first and "192.168.49.2" not in first, first
+    assert first.startswith("Scenario ab_test: passed when measured at 2026-12-01T09:00:00Z: signed in as jason: Probe passed (30 requests to the gateway")
+    assert first.endswith(" ...") and len(first) <= len("Scenario ab_test: passed when measured at 2026-12-01T09:00:00Z: ") + BRIEF_LIMIT
+    assert second.startswith("  not played again")
+
+
+def test_a_failed_verdict_says_failed():
+    (line,) = scenario_summary({"passed": False, "detail": "anonymous: v1 60%, v3 40% of 200 pages - not as expected"}, "canary")
+    assert line == "Scenario canary: FAILED: anonymous: v1 60%, v3 40% of 200 pages - not as expected"
+
+
+def test_a_scenario_without_its_verification_says_applied_not_measured():
+    assert scenario_summary({"passed": False, "measured": False, "verify_variable": "routing_verify",
+                             "detail": "applied, not measured (routing_verify is false)"}, "canary") == [
+        "Scenario canary: applied, not measured (routing_verify is false)"]
+    recorded = {"passed": False, "measured": False, "verify_variable": "resilience_verify", "recorded": True,
+                "measured_at": "2026-12-01T09:00:00Z", "detail": "applied, not measured (resilience_verify is false)"}
+    (line,) = scenario_summary(recorded, "rate_limit")
+    assert line == ("Scenario rate_limit: applied, not measured (resilience_verify is false); applied at 2026-12-01T09:00:00Z "
+                    "and unchanged since, so not applied again")
+    assert "passed" not in line and "FAILED" not in line
+
+
+def test_a_long_detail_is_cut_to_one_line_at_a_word():
+    detail = "1000 requests in 12.00 s: 20 answered 200, 980 refused with 429 (98.0%); " + "the bucket lets at most 20 through " * 10
+    (line,) = scenario_summary({"passed": True, "detail": detail}, "rate_limit")
+    brief = line[len("Scenario rate_limit: passed: "):]
+    assert len(brief) <= BRIEF_LIMIT and brief.endswith(" ...") and detail.startswith(brief[:-4]), brief
+    assert plain_brief("short") == "short"
+
+
+def test_a_result_that_is_not_a_dict_is_an_error():
+    with pytest.raises(AnsibleFilterError, match="scenario's result"):
+        scenario_summary("passed", "canary")
+
+
+# -- The play's summary ----------------------------------------------------------------------------------------------
+
+def full_demo_summary(tmp_path, results: dict, **facts) -> list[str]:
+    """The lines full-demo.yml's summary task prints for these scenario results (the task itself, run alone)."""
+    (play,) = yaml.safe_load((REPO / "playbooks" / "full-demo.yml").read_text())
+    (task,) = [t for t in play["post_tasks"] if t["name"] == SUMMARY_TASK]
+    playbook = tmp_path / "summary.yml"
+    playbook.write_text(yaml.safe_dump([{"name": "The summary alone", "hosts": "localhost", "gather_facts": False,
+                                         "vars": {"__mesh_scenario_roles": play["vars"]["__mesh_scenario_roles"],
+                                                  "__mesh_scenarios_run": [], "__mesh_cluster_ready": True},
+                                         "tasks": [task]}], sort_keys=False))
+    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_NOCOLOR="1", ANSIBLE_STDOUT_CALLBACK="json",
+               ANSIBLE_LOCAL_TEMP=str(tmp_path / "ansible-tmp"))
+    run = subprocess.run([str(REPO / ".venv" / "bin" / "ansible-playbook"), str(playbook), "-e",
+                          json.dumps({"routing_scenario_results": results, **facts})],
+                         cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    (play_result,) = json.loads(run.stdout)["plays"]
+    return play_result["tasks"][0]["hosts"]["localhost"]["msg"]
+
+
+def test_full_demo_summary_reads_aloud(tmp_path):
+    results = {
+        "ab_test": {"passed": True, "detail": AB_DETAIL, "summary": AB_BRIEF, "artifact": "artifacts/scenarios/ab_test.json"},
+        "canary": {"passed": True, "detail": AB_DETAIL, "recorded": True, "measured_at": "2026-12-01T09:00:00Z"},
+        "fault_injection": {"passed": False, "measured": False, "verify_variable": "routing_verify",
+                            "detail": "applied, not measured (routing_verify is false)"},
+    }
+    lines = full_demo_summary(tmp_path, results, bookinfo_resolved_gateway_url="http://10.0.0.7:30080")
+    scenario_lines = [line for line in lines if line.startswith("Scenario ") or line.startswith("  ")]
+    # Each scenario in the play's order, a line or two each; the dead URL of the recorded run nowhere, the current one once.
+    assert [line.split(":")[0] for line in scenario_lines if line.startswith("Scenario ")] == [
+        "Scenario canary", "Scenario ab_test", "Scenario fault_injection"]
+    assert len(scenario_lines) == 5, scenario_lines
+    assert f"Scenario ab_test: passed: {AB_BRIEF}" in lines
+    assert "Scenario fault_injection: applied, not measured (routing_verify is false)" in lines
+    assert not [line for line in lines if "192.168.49.2" in line], lines
+    assert sum("http://10.0.0.7:30080" in line for line in lines) == 1, lines
+    assert "Scenarios: none measured in this run." not in lines
