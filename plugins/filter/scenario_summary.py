@@ -78,7 +78,7 @@ def scenario_summary(result, scenario):
     if not _true(result.get("measured", True)):
         variable = result.get("verify_variable") or "its verify setting"
         if recorded:
-            return [head + "applied, not measured (%s is false); applied at %s and unchanged since, so not applied again" % (variable, when)]
+            return [head + "applied, not measured (%s is false); applied at %s with the same objects and settings, so not applied again" % (variable, when)]
         return [head + "applied, not measured (%s is false)" % variable]
     verdict = "passed" if _true(result.get("passed")) else "FAILED"
     brief = plain_brief(result.get("summary") or result.get("detail"))

@@ -140,7 +140,7 @@ def test_a_scenario_without_its_verification_says_applied_not_measured():
                 "measured_at": "2026-12-01T09:00:00Z", "detail": "applied, not measured (resilience_verify is false)"}
     (line,) = scenario_summary(recorded, "rate_limit")
     assert line == ("Scenario rate_limit: applied, not measured (resilience_verify is false); applied at 2026-12-01T09:00:00Z "
-                    "and unchanged since, so not applied again")
+                    "with the same objects and settings, so not applied again")
     assert "passed" not in line and "FAILED" not in line
 
 
