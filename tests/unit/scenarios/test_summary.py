@@ -196,3 +196,49 @@ def test_full_demo_summary_reads_aloud(tmp_path):
     assert not [line for line in lines if "192.168.49.2" in line], lines
     assert sum("http://10.0.0.7:30080" in line for line in lines) == 1, lines
     assert "Scenarios: none measured in this run." not in lines
+
+
+# -- replay.yml's decision, with the verification on and off -------------------------------------------------------
+
+DIGEST = "a" * 64
+APPLIED = {"digest": DIGEST, "passed": False, "measured": False, "verify_variable": "routing_verify",
+           "detail": "applied, not measured (routing_verify is false)", "measured_at": "2026-12-01T09:00:00Z"}
+PROVEN = {"digest": DIGEST, "passed": True, "detail": "Probe passed (...)", "measured_at": "2026-12-01T09:00:00Z"}
+# case: (routing_verify, routing_replay_proven, record, replayed, what routing_scenario_results.canary then says)
+REPLAY_CASES = {
+    "unmeasured_again": (False, False, APPLIED, True, {"measured": False, "recorded": True}),
+    "unmeasured_first": (False, False, {}, False, {"measured": False, "verify_variable": "routing_verify"}),
+    "unmeasured_changed": (False, False, dict(APPLIED, digest="b" * 64), False, {"measured": False}),
+    "unmeasured_by_tag": (False, True, APPLIED, False, {"measured": False}),
+    "measured_after_unmeasured": (True, False, APPLIED, False, None),
+    "proven": (True, False, PROVEN, True, {"passed": True, "recorded": True, "measured": True}),
+    "proven_unmeasured_run": (False, False, PROVEN, True, {"passed": True, "recorded": True}),
+}
+
+
+def test_replay_skips_what_is_applied_with_the_same_inputs_and_measures_what_was_not(tmp_path):
+    """The decide and publish tasks of replay.yml as written, one inventory host per case."""
+    tasks = yaml.safe_load((TASKS / "replay.yml").read_text())[1:]
+    tasks.append({"name": "Report", "ansible.builtin.debug": {
+        "msg": "{{ {'replayed': __routing_replayed | bool, 'result': (routing_scenario_results | default({})).canary | default(none)} }}"}})
+    hosts = {case: {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+                    "routing_verify": verify, "routing_replay_proven": proven, "__routing_record": record}
+             for case, (verify, proven, record, _replayed, _result) in REPLAY_CASES.items()}
+    (tmp_path / "inventory.yml").write_text(yaml.safe_dump({"all": {"hosts": hosts}}))
+    (tmp_path / "replay.yml").write_text(yaml.safe_dump([{"name": "Replay's decision", "hosts": "all", "gather_facts": False,
+                                                          "vars": {"__routing_scenario": "canary", "__routing_digest": DIGEST},
+                                                          "tasks": tasks}], sort_keys=False))
+    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_NOCOLOR="1", ANSIBLE_STDOUT_CALLBACK="json",
+               ANSIBLE_LOCAL_TEMP=str(tmp_path / "ansible-tmp"))
+    run = subprocess.run([str(REPO / ".venv" / "bin" / "ansible-playbook"), "-i", str(tmp_path / "inventory.yml"),
+                          str(tmp_path / "replay.yml")], cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    (play,) = json.loads(run.stdout)["plays"]
+    report = play["tasks"][-1]["hosts"]
+    for case, (_verify, _proven, _record, replayed, expected) in REPLAY_CASES.items():
+        said = report[case]["msg"]
+        assert said["replayed"] is replayed, (case, said)
+        if expected is None:
+            assert said["result"] is None, (case, said)
+        else:
+            assert said["result"] is not None and {k: said["result"].get(k) for k in expected} == expected, (case, said)
