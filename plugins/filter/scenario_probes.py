@@ -49,7 +49,7 @@ _value:
       description: Whether the probe saw what it expected.
       type: bool
     brief:
-      description: Who sent it and what it saw, e.g. C(signed in as jason: v2 100% of 29 pages).
+      description: "Who sent it and what it saw, for example C(signed in as jason: v2 100% of 29 pages)."
       type: str
     msg:
       description: The probe's own message, with its statistics.

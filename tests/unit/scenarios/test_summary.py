@@ -242,3 +242,12 @@ def test_replay_skips_what_is_applied_with_the_same_inputs_and_measures_what_was
             assert said["result"] is None, (case, said)
         else:
             assert said["result"] is not None and {k: said["result"].get(k) for k in expected} == expected, (case, said)
+
+
+@pytest.mark.parametrize("plugin", ["scenario_probes", "scenario_summary"])
+def test_filter_documentation_is_yaml(plugin):
+    module = __import__(f"ansible_collections.istiolab.mesh.plugins.filter.{plugin}", fromlist=["DOCUMENTATION"])
+    doc = yaml.safe_load(module.DOCUMENTATION)
+    assert doc["name"] == plugin and doc["short_description"]
+    assert yaml.safe_load(module.RETURN)["_value"]["description"]
+    assert f"istiolab.mesh.{plugin}" in module.EXAMPLES and yaml.safe_load(module.EXAMPLES)
