@@ -53,14 +53,20 @@ from ansible.errors import AnsibleFilterError
 
 # A line a person reads in one breath; longer details are in the artifact.
 BRIEF_LIMIT = 160
+# A first clause shorter than this says too little to stand alone.
+_MIN_CLAUSE = 40
 _URL = re.compile(r"\b[a-z][a-z0-9+.-]*://\S+", re.IGNORECASE)
 
 
 def plain_brief(text, limit=BRIEF_LIMIT):
-    """``text`` without URLs, whitespace folded, cut at a word before ``limit`` characters."""
+    """``text`` without URLs, whitespace folded; when longer than ``limit``, its first clause (up to the first "; ")
+    if that is a sentence of its own, else cut at a word, and " ..." for the rest."""
     text = " ".join(_URL.sub("the gateway", str(text or "")).split())
     if len(text) <= limit:
         return text
+    first = text.split("; ", 1)[0]
+    if _MIN_CLAUSE <= len(first) <= limit - 4:
+        return first + " ..."
     cut = text[:limit - 4].rsplit(" ", 1)[0].rstrip(" ,;:|")
     return cut + " ..."
 
