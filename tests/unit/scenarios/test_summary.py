@@ -254,3 +254,53 @@ def test_filter_documentation_is_yaml(plugin):
     assert doc["name"] == plugin and doc["short_description"]
     assert yaml.safe_load(module.RETURN)["_value"]["description"]
     assert f"istiolab.mesh.{plugin}" in module.EXAMPLES and yaml.safe_load(module.EXAMPLES)
+
+
+# -- conclude.yml: what is recorded, what is asserted, what goes to the artifacts ----------------------------------
+
+MEASURED = {"passed": True, "detail": "anonymous: Probe passed (...)", "summary": "anonymous: v1 100% of 29 pages"}
+UNMEASURED = {"passed": False, "measured": False, "verify_variable": "routing_verify",
+              "detail": "applied, not measured (routing_verify is false)"}
+# case: (record on the cluster, result, record written, artifact written)
+CONCLUDE_CASES = {
+    "unmeasured_after_a_failure": (dict(PROVEN, passed=False), UNMEASURED, True, False),
+    "unmeasured_again": (APPLIED, UNMEASURED, False, False),
+    "measured_after_unmeasured": (APPLIED, MEASURED, True, True),
+    "measured_same_verdict": (PROVEN, MEASURED, False, True),
+}
+
+
+def test_conclude_records_applied_not_measured_and_asserts_only_what_was_measured(tmp_path):
+    """conclude.yml as written, its ConfigMap write shown instead of sent (no cluster), one inventory host per case."""
+    tasks = yaml.safe_load((TASKS / "conclude.yml").read_text())
+    (write,) = [t for t in tasks if "kubernetes.core.k8s" in t]
+    write["ansible.builtin.debug"] = {"msg": write.pop("kubernetes.core.k8s")["definition"]["data"]}
+    hosts = {case: {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+                    "__routing_record": record, "__routing_result": result,
+                    "routing_artifacts_dir": str(tmp_path / case)}
+             for case, (record, result, _written, _artifact) in CONCLUDE_CASES.items()}
+    (tmp_path / "inventory.yml").write_text(yaml.safe_dump({"all": {"hosts": hosts}}))
+    (tmp_path / "conclude.yml").write_text(yaml.safe_dump([{
+        "name": "Conclude", "hosts": "all", "gather_facts": False,
+        "vars": {"__routing_scenario": "canary", "__routing_digest": DIGEST, "__routing_records_name": "istiolab-mesh-scenarios",
+                 "routing_namespace": "bookinfo", "routing_managed_by": "istiolab.mesh"},
+        "tasks": tasks}], sort_keys=False))
+    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_NOCOLOR="1", ANSIBLE_STDOUT_CALLBACK="json",
+               ANSIBLE_LOCAL_TEMP=str(tmp_path / "ansible-tmp"))
+    run = subprocess.run([str(REPO / ".venv" / "bin" / "ansible-playbook"), "-i", str(tmp_path / "inventory.yml"),
+                          str(tmp_path / "conclude.yml")], cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    (play,) = json.loads(run.stdout)["plays"]
+    (shown,) = [t["hosts"] for t in play["tasks"] if t["task"]["name"].startswith("Keep the verdict on the cluster")]
+    (results,) = [t["hosts"] for t in play["tasks"] if t["task"]["name"].startswith("Check that the scenario did what it says")]
+    for case, (_record, result, written, artifact) in CONCLUDE_CASES.items():
+        assert (not shown[case].get("skipped", False)) is written, (case, shown[case])
+        if written:
+            kept = json.loads(shown[case]["msg"]["canary"])
+            assert kept["digest"] == DIGEST and kept["measured"] is result.get("measured", True), (case, kept)
+            assert kept["summary"] == result.get("summary", "") and "measured_at" in kept
+        assert results[case].get("skipped", False) is (result.get("measured", True) is False), (case, results[case])
+        path = tmp_path / case / "scenarios" / "canary.json"
+        assert path.exists() is artifact, case
+        if artifact:
+            assert json.loads(path.read_text())["result"]["summary"] == MEASURED["summary"]
