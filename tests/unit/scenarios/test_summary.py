@@ -177,6 +177,7 @@ def full_demo_summary(tmp_path, results: dict, **facts) -> list[str]:
                           json.dumps({"routing_scenario_results": results, **facts})],
                          cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=False)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    assert "DEPRECATION" not in run.stderr, run.stderr
     (play_result,) = json.loads(run.stdout)["plays"]
     return play_result["tasks"][0]["hosts"]["localhost"]["msg"]
 
@@ -236,6 +237,7 @@ def test_replay_skips_what_is_applied_with_the_same_inputs_and_measures_what_was
     run = subprocess.run([str(REPO / ".venv" / "bin" / "ansible-playbook"), "-i", str(tmp_path / "inventory.yml"),
                           str(tmp_path / "replay.yml")], cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=False)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    assert "DEPRECATION" not in run.stderr, run.stderr
     (play,) = json.loads(run.stdout)["plays"]
     report = play["tasks"][-1]["hosts"]
     for case, (_verify, _proven, _record, replayed, expected) in REPLAY_CASES.items():
@@ -290,6 +292,7 @@ def test_conclude_records_applied_not_measured_and_asserts_only_what_was_measure
     run = subprocess.run([str(REPO / ".venv" / "bin" / "ansible-playbook"), "-i", str(tmp_path / "inventory.yml"),
                           str(tmp_path / "conclude.yml")], cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=False)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    assert "DEPRECATION" not in run.stderr, run.stderr
     (play,) = json.loads(run.stdout)["plays"]
     (shown,) = [t["hosts"] for t in play["tasks"] if t["task"]["name"].startswith("Keep the verdict on the cluster")]
     (results,) = [t["hosts"] for t in play["tasks"] if t["task"]["name"].startswith("Check that the scenario did what it says")]
