@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 
 import pytest
@@ -201,3 +202,47 @@ def test_pod_logs_and_namespace_deletion_cascade(harness, manifest):
 
     assert harness.kubectl("delete", "namespace", namespace).stdout.strip() == f'namespace "{namespace}" deleted'
     assert [o for o in harness.client.objects() if o["metadata"].get("namespace") == namespace] == []
+
+
+def test_typed_create_commands_send_protobuf_and_are_served(harness):
+    # kubectl's typed clients (create namespace/configmap/secret/serviceaccount/deployment) send protobuf bodies and
+    # never retry them as JSON, so the emulator must read them.
+    namespace = _name("verbs")
+    assert harness.kubectl("create", "namespace", namespace).stdout.strip() == f"namespace/{namespace} created"
+    assert harness.client.get(f"/api/v1/namespaces/{namespace}")["status"]["phase"] == "Active"
+    ns = ["-n", namespace]
+    harness.kubectl("create", "configmap", "settings", "--from-literal=mode=fast", *ns)
+    assert harness.client.get(f"/api/v1/namespaces/{namespace}/configmaps/settings")["data"] == {"mode": "fast"}
+    harness.kubectl("create", "secret", "generic", "token", "--from-literal=key=s3cr3t", *ns)
+    secret = harness.client.get(f"/api/v1/namespaces/{namespace}/secrets/token")
+    assert secret["data"] == {"key": "czNjcjN0"} and secret["type"] == "Opaque"
+    harness.kubectl("create", "serviceaccount", "robot", *ns)
+    assert harness.client.get(f"/api/v1/namespaces/{namespace}/serviceaccounts/robot")["metadata"]["name"] == "robot"
+
+    created = harness.kubectl("create", "deployment", "web", "--image=nginx:1.27", "--replicas=2", "--port=80", *ns)
+    assert created.stdout.strip() == "deployment.apps/web created"
+    deployment = harness.client.get(f"/apis/apps/v1/namespaces/{namespace}/deployments/web")
+    assert deployment["spec"]["replicas"] == 2 and deployment["spec"]["selector"] == {"matchLabels": {"app": "web"}}
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert (container["name"], container["image"], container["ports"]) == ("nginx", "nginx:1.27", [{"containerPort": 80, "protocol": "TCP"}])
+    status = harness.kubectl("rollout", "status", "deployment/web", *ns, "--timeout=20s").stdout
+    assert status.strip().endswith('deployment "web" successfully rolled out')
+    described = harness.kubectl("describe", "deployment", "web", *ns).stdout
+    assert re.search(r"^Replicas: +2 desired \| 2 updated \| 2 total \| 2 available \| 0 unavailable$", described, re.M)
+
+    assert harness.kubectl("run", "probe", "--image=busybox:1.36", *ns).stdout.strip() == "pod/probe created"
+    harness.kubectl("wait", "--for=condition=Ready", "pod/probe", *ns, "--timeout=10s")
+    assert harness.kubectl("get", "pod", "probe", *ns, "-o", "jsonpath={.status.phase}").stdout == "Running"
+    assert harness.kubectl("logs", "probe", *ns).stdout.splitlines()[0].endswith(f"container probe of pod {namespace}/probe started")
+    assert harness.kubectl("delete", "pod", "probe", *ns).stdout.strip() == f'pod "probe" deleted from {namespace} namespace'
+    harness.kubectl("delete", "namespace", namespace)
+
+
+def test_protobuf_of_a_kind_the_harness_cannot_read_is_refused_naming_it(harness):
+    namespace = _name("job")
+    harness.kubectl("create", "namespace", namespace)
+    refused = harness.kubectl("create", "job", "once", "--image=busybox:1.36", "-n", namespace, check=False)
+    assert refused.returncode == 1
+    assert "batch/v1 Job in protobuf is not readable by the harness" in refused.stderr
+    assert harness.client.get(f"/apis/batch/v1/namespaces/{namespace}/jobs/once") is None
+    harness.kubectl("delete", "namespace", namespace)
