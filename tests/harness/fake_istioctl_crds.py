@@ -39,4 +39,5 @@ def load(executable=None):
     """Istio's CustomResourceDefinition objects, as a release ships them."""
     import yaml  # pylint: disable=import-outside-toplevel  (the fake CLIs import this module without the venv's PyYAML when unused)
     with open(crd_file(executable), encoding="utf-8") as handle:
-        return [doc for doc in yaml.safe_load_all(handle) if doc and doc.get("kind") == "CustomResourceDefinition"]
+        docs = yaml.load_all(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # libyaml: 0.4 s instead of 5
+        return [doc for doc in docs if doc and doc.get("kind") == "CustomResourceDefinition"]
