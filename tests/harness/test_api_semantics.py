@@ -146,12 +146,12 @@ def test_selectors(harness, ns):
     assert names(label_selector="tier=front") == ["a"]
     assert names(label_selector="tier in (front,back)") == ["a", "b"]
     assert names(label_selector="app=shop,tier notin (front)") == ["b", "c"]
-    assert names(label_selector="!tier") == ["c"]
+    assert names(label_selector="!tier") == ["c", "kube-root-ca.crt"]
     assert names(label_selector="tier,tier!=back") == ["a"]
     assert names(field_selector="metadata.name=b") == ["b"]
-    assert names(field_selector=f"metadata.namespace={ns},metadata.name!=a") == ["b", "c"]
+    assert names(field_selector=f"metadata.namespace={ns},metadata.name!=a") == ["b", "c", "kube-root-ca.crt"]
     listed = client.list("/api/v1/configmaps", field_selector=f"metadata.namespace={ns}")
-    assert [(o["kind"], o["apiVersion"]) for o in listed] == [("ConfigMap", "v1")] * 3
+    assert [(o["kind"], o["apiVersion"]) for o in listed] == [("ConfigMap", "v1")] * 4
     with pytest.raises(HarnessError) as refused:
         names(field_selector="data.x=1")
     assert refused.value.status == 400
@@ -264,3 +264,22 @@ def test_watch_streams_changes(harness, ns):
     with urllib.request.urlopen(url, timeout=10) as response:
         events = [json.loads(line) for line in response.read().splitlines() if line.strip()]
     assert [(e["type"], e["object"]["data"]["k"]) for e in events] == [("ADDED", "1"), ("MODIFIED", "2"), ("DELETED", "2")]
+
+
+def test_every_namespace_holds_the_root_ca_configmap_and_gets_it_back(harness, ns):
+    from cryptography import x509  # pylint: disable=import-outside-toplevel
+    client = harness.client
+    bundles = set()
+    for namespace in ("default", "kube-system", "kube-public", "kube-node-lease", ns):
+        config = client.get(f"/api/v1/namespaces/{namespace}/configmaps/kube-root-ca.crt")
+        assert config is not None, namespace
+        assert set(config["data"]) == {"ca.crt"}
+        assert config["metadata"]["annotations"]["kubernetes.io/description"].startswith("Contains a CA bundle")
+        bundles.add(config["data"]["ca.crt"])
+    assert len(bundles) == 1
+    bundle = bundles.pop()
+    cert = x509.load_pem_x509_certificate(bundle.encode())
+    assert cert.subject.rfc4514_string() == "CN=minikubeCA" == cert.issuer.rfc4514_string()
+    assert cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca is True
+    client.delete(f"/api/v1/namespaces/{ns}/configmaps/kube-root-ca.crt")
+    assert client.get(f"/api/v1/namespaces/{ns}/configmaps/kube-root-ca.crt")["data"]["ca.crt"] == bundle

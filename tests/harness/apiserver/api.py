@@ -415,6 +415,8 @@ class Api:
         self.store.record(rtype.group, rtype.plural, "DELETED", gone)
         for applied_key in [k for k in self.applied if k[:4] == key]:
             del self.applied[applied_key]
+        if not rtype.group and (rtype.kind, meta["name"]) in (("ConfigMap", controllers.ROOT_CA_CONFIGMAP), ("ServiceAccount", "default")):
+            self._enqueue("", "Namespace", "", meta["namespace"])  # their controllers put them back
         if rtype.kind == "Namespace" and not rtype.group:
             for (group, plural, ns, _name), child in sorted(self.store.objects.items()):
                 if ns == meta["name"]:

@@ -13,7 +13,7 @@ import hashlib
 import json
 import random
 
-from .common import bad_request, controller_of, invalid as _invalid, now as _now
+from .common import bad_request, cluster_ca_pem, controller_of, invalid as _invalid, now as _now
 from .selectors import match_label_selector
 
 POD_NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
@@ -612,10 +612,24 @@ def reconcile_crd(api, namespace, name):
     _set_status(api, "apiextensions.k8s.io", "customresourcedefinitions", crd, status)
 
 
+ROOT_CA_CONFIGMAP = "kube-root-ca.crt"
+ROOT_CA_DESCRIPTION = ("Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the "
+                       "internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters.")
+
+
 def reconcile_namespace(api, namespace, name):
+    """The ServiceAccount controller's ``default`` ServiceAccount and the root CA publisher's ``kube-root-ca.crt``."""
     del namespace
-    if api.find("", "namespaces", "", name) is not None and api.find("", "serviceaccounts", name, "default") is None:
+    namespace_obj = api.find("", "namespaces", "", name)
+    if namespace_obj is None or namespace_obj["metadata"].get("deletionTimestamp"):
+        return
+    if api.find("", "serviceaccounts", name, "default") is None:
         api.internal_create("", "serviceaccounts", {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default", "namespace": name}})
+    if api.find("", "configmaps", name, ROOT_CA_CONFIGMAP) is None:
+        api.internal_create("", "configmaps", {
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": ROOT_CA_CONFIGMAP, "namespace": name, "annotations": {"kubernetes.io/description": ROOT_CA_DESCRIPTION}},
+            "data": {"ca.crt": cluster_ca_pem()}})
 
 
 def reconcile_pvc(api, namespace, name):
