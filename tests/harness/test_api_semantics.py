@@ -283,3 +283,21 @@ def test_every_namespace_holds_the_root_ca_configmap_and_gets_it_back(harness, n
     assert cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca is True
     client.delete(f"/api/v1/namespaces/{ns}/configmaps/kube-root-ca.crt")
     assert client.get(f"/api/v1/namespaces/{ns}/configmaps/kube-root-ca.crt")["data"]["ca.crt"] == bundle
+
+
+def test_delete_preconditions_on_uid_and_resource_version_give_409(harness, ns):
+    client = harness.client
+    path = f"/api/v1/namespaces/{ns}/configmaps/guarded"
+    created = client.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "guarded", "namespace": ns}, "data": {"a": "1"}})
+    uid, version = created["metadata"]["uid"], created["metadata"]["resourceVersion"]
+    for preconditions, message in (
+            ({"uid": "0000"}, f"UID in precondition: 0000, UID in object meta: {uid}"),
+            ({"resourceVersion": "1"}, f"ResourceVersion in precondition: 1, ResourceVersion in object meta: {version}")):
+        with pytest.raises(HarnessError) as refused:
+            client.request("DELETE", path, {"apiVersion": "v1", "kind": "DeleteOptions", "preconditions": preconditions})
+        assert refused.value.status == 409
+        assert refused.value.body["reason"] == "Conflict"
+        assert refused.value.body["message"] == f'Operation cannot be fulfilled on configmaps "guarded": Precondition failed: {message}'
+        assert client.get(path) is not None
+    client.request("DELETE", path, {"apiVersion": "v1", "kind": "DeleteOptions", "preconditions": {"uid": uid, "resourceVersion": version}})
+    assert client.get(path) is None

@@ -352,11 +352,17 @@ class Api:
             self.applied[key] = copy.deepcopy(doc)
         return self._settled(rtype, result, dry_run)
 
-    def delete(self, rtype, namespace, name, dry_run=False, propagation=None):
+    def delete(self, rtype, namespace, name, dry_run=False, propagation=None, preconditions=None):
         with self.store.lock:
             old = self.find(rtype.group, rtype.plural, namespace if rtype.namespaced else "", name)
             if old is None:
                 raise not_found(rtype, name)
+            for key, label in (("uid", "UID"), ("resourceVersion", "ResourceVersion")):
+                wanted = (preconditions or {}).get(key)
+                if wanted is not None and wanted != old["metadata"].get(key):
+                    raise ApiError(409, "Conflict", f'Operation cannot be fulfilled on {rtype.group_resource} "{name}": Precondition failed: '
+                                   f"{label} in precondition: {wanted}, {label} in object meta: {old['metadata'].get(key)}",
+                                   {"name": name, "group": rtype.group, "kind": rtype.plural})
             if rtype.kind == "Namespace" and not rtype.group:
                 return self._terminate_namespace(rtype, old, dry_run)
             result = self.out(rtype, old)

@@ -362,7 +362,7 @@ class Handler(BaseHTTPRequestHandler):
                                                          params.get("fieldSelector", ""), dry_run, propagation)
             self._send(200, {"kind": f"{rtype.kind}List", "apiVersion": rtype.api_version, "metadata": {"resourceVersion": revision}, "items": items})
             return
-        self._send(200, self.api.delete(rtype, namespace, name, dry_run, propagation))
+        self._send(200, self.api.delete(rtype, namespace, name, dry_run, propagation, options.get("preconditions")))
 
     @staticmethod
     def _json(body):
