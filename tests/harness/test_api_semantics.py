@@ -301,3 +301,26 @@ def test_delete_preconditions_on_uid_and_resource_version_give_409(harness, ns):
         assert client.get(path) is not None
     client.request("DELETE", path, {"apiVersion": "v1", "kind": "DeleteOptions", "preconditions": {"uid": uid, "resourceVersion": version}})
     assert client.get(path) is None
+
+
+def test_a_paused_deployment_does_not_roll_out_and_reports_deployment_paused(harness, ns):
+    client = harness.client
+    path = f"{APPS.format(ns=ns)}/deployments/web"
+    client.create(_deployment(ns, replicas=2))
+    harness.kubectl("rollout", "pause", "deployment/web", "-n", ns)
+    client.patch(path, {"spec": {"template": {"spec": {"containers": [{"name": "web", "image": "nginx:1.28"}]}}}}, patch_type="strategic")
+    client.patch(path, {"spec": {"replicas": 3}})
+    paused = client.get(path)
+    progressing = next(c for c in paused["status"]["conditions"] if c["type"] == "Progressing")
+    assert (progressing["status"], progressing["reason"], progressing["message"]) == ("Unknown", "DeploymentPaused", "Deployment is paused")
+    assert paused["status"]["observedGeneration"] == paused["metadata"]["generation"]
+    replica_sets = client.list(f"{APPS.format(ns=ns)}/replicasets")
+    assert len(replica_sets) == 1 and replica_sets[0]["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:1.27"
+    assert sorted(p["spec"]["containers"][0]["image"] for p in _pods(harness, ns)) == ["nginx:1.27"] * 3
+    assert paused["status"].get("updatedReplicas", 0) == 0 and paused["status"]["availableReplicas"] == 3
+
+    harness.kubectl("rollout", "resume", "deployment/web", "-n", ns)
+    resumed = client.get(path)
+    progressing = next(c for c in resumed["status"]["conditions"] if c["type"] == "Progressing")
+    assert (progressing["status"], progressing["reason"]) == ("True", "NewReplicaSetAvailable")
+    assert sorted(p["spec"]["containers"][0]["image"] for p in _pods(harness, ns)) == ["nginx:1.28"] * 3

@@ -437,6 +437,9 @@ def reconcile_deployment(api, namespace, name):
     rs_name = f"{name}-{pod_hash}"
     owned = api.children(dep, "apps", "replicasets")
     current = next((rs for rs in owned if rs["metadata"]["name"] == rs_name), None)
+    if spec.get("paused") is True:
+        _paused_deployment(api, dep, owned, current)
+        return
     known = [int(o["metadata"].get("annotations", {}).get(REVISION_ANNOTATION, "0")) for o in owned + [dep]]
     for rs in owned:
         if rs is not current:
@@ -477,6 +480,33 @@ def reconcile_deployment(api, namespace, name):
          "message": "Deployment has minimum availability." if available >= replicas else "Deployment does not have minimum availability."},
         {"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable" if done else "ReplicaSetUpdated",
          "message": f'ReplicaSet "{rs_name}" has successfully progressed.' if done else f'ReplicaSet "{rs_name}" is progressing.'},
+    ], update_time=True)
+    _set_status(api, "apps", "deployments", dep, status)
+
+
+def _paused_deployment(api, dep, owned, current):
+    """A paused Deployment rolls nothing out (no new ReplicaSet, old ones kept) but still scales its newest ReplicaSet."""
+    replicas = dep["spec"].get("replicas", 1)
+    newest = current or max(owned, key=lambda rs: int(rs["metadata"].get("annotations", {}).get(REVISION_ANNOTATION, "0")), default=None)
+    if newest is not None and newest["spec"].get("replicas") != replicas:
+        new = copy.deepcopy(newest)
+        new["spec"]["replicas"] = replicas
+        new["metadata"]["annotations"]["deployment.kubernetes.io/desired-replicas"] = str(replicas)
+        api.internal_write("apps", "replicasets", new)  # its reconcile runs next, then this Deployment's again
+    owned = api.children(dep, "apps", "replicasets")
+    statuses = [rs.get("status") or {} for rs in owned]
+    total = sum(st.get("replicas", 0) for st in statuses)
+    available = sum(st.get("availableReplicas", 0) for st in statuses)
+    updated = ((api.find("apps", "replicasets", dep["metadata"]["namespace"], current["metadata"]["name"]) or {}).get("status") or {}).get(
+        "replicas", 0) if current else 0
+    status = _drop_zero({"observedGeneration": dep["metadata"]["generation"], "replicas": total, "updatedReplicas": updated,
+                         "readyReplicas": sum(st.get("readyReplicas", 0) for st in statuses), "availableReplicas": available,
+                         "unavailableReplicas": max(replicas - available, 0)})
+    status["conditions"] = conditions((dep.get("status") or {}).get("conditions"), [
+        {"type": "Available", "status": "True" if available >= replicas else "False",
+         "reason": "MinimumReplicasAvailable" if available >= replicas else "MinimumReplicasUnavailable",
+         "message": "Deployment has minimum availability." if available >= replicas else "Deployment does not have minimum availability."},
+        {"type": "Progressing", "status": "Unknown", "reason": "DeploymentPaused", "message": "Deployment is paused"},
     ], update_time=True)
     _set_status(api, "apps", "deployments", dep, status)
 
