@@ -324,3 +324,34 @@ def test_a_paused_deployment_does_not_roll_out_and_reports_deployment_paused(har
     progressing = next(c for c in resumed["status"]["conditions"] if c["type"] == "Progressing")
     assert (progressing["status"], progressing["reason"]) == ("True", "NewReplicaSetAvailable")
     assert sorted(p["spec"]["containers"][0]["image"] for p in _pods(harness, ns)) == ["nginx:1.28"] * 3
+
+
+def test_service_account_admission_refuses_pods_until_the_account_exists(harness, ns):
+    client = harness.client
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "lonely", "namespace": ns},
+           "spec": {"serviceAccountName": "bookinfo-reviews", "containers": [{"name": "app", "image": "busybox:1.36"}]}}
+    with pytest.raises(HarnessError) as refused:
+        client.create(pod)
+    assert refused.value.status == 403 and refused.value.body["reason"] == "Forbidden"
+    assert refused.value.body["message"] == (f'pods "lonely" is forbidden: error looking up service account {ns}/bookinfo-reviews: '
+                                             'serviceaccount "bookinfo-reviews" not found')
+
+    deployment = _deployment(ns, name="reviews", replicas=2)
+    deployment["spec"]["template"]["spec"]["serviceAccountName"] = "bookinfo-reviews"
+    client.create(deployment)
+    assert _pods(harness, ns) == []
+    (replica_set,) = client.list(f"{APPS.format(ns=ns)}/replicasets")
+    failure = [c for c in replica_set["status"].get("conditions", []) if c["type"] == "ReplicaFailure"]
+    assert [(c["status"], c["reason"]) for c in failure] == [("True", "FailedCreate")]
+    assert failure[0]["message"].startswith(f'pods "{replica_set["metadata"]["name"]}-')
+    assert failure[0]["message"].endswith(f'is forbidden: error looking up service account {ns}/bookinfo-reviews: '
+                                          'serviceaccount "bookinfo-reviews" not found')
+    status = client.get(f"{APPS.format(ns=ns)}/deployments/reviews")["status"]
+    assert {c["type"]: c["status"] for c in status["conditions"]} == {"Available": "False", "Progressing": "True", "ReplicaFailure": "True"}
+    assert status.get("availableReplicas", 0) == 0
+
+    client.create({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "bookinfo-reviews", "namespace": ns}})
+    assert len(_pods(harness, ns)) == 2
+    status = client.get(f"{APPS.format(ns=ns)}/deployments/reviews")["status"]
+    assert {c["type"]: c["status"] for c in status["conditions"]} == {"Available": "True", "Progressing": "True"}
+    assert status["availableReplicas"] == 2

@@ -220,6 +220,12 @@ class Api:
         if rtype.kind == "Node" and not rtype.group:
             for ds in self.store.items("apps", "daemonsets"):
                 self._enqueue("apps", "DaemonSet", ds["metadata"]["namespace"], ds["metadata"]["name"])
+        if rtype.kind == "ServiceAccount" and not rtype.group:
+            # Controllers whose pods were refused for want of this ServiceAccount retry, as their work queues do.
+            for group, plural, kind in (("apps", "replicasets", "ReplicaSet"), ("apps", "statefulsets", "StatefulSet"),
+                                        ("apps", "daemonsets", "DaemonSet"), ("batch", "jobs", "Job")):
+                for owner in self.store.items(group, plural, meta["namespace"]):
+                    self._enqueue(group, kind, meta["namespace"], owner["metadata"]["name"])
 
     def _drain(self):
         for _round in range(100000):

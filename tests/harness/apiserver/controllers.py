@@ -13,7 +13,7 @@ import hashlib
 import json
 import random
 
-from .common import bad_request, cluster_ca_pem, controller_of, invalid as _invalid, now as _now
+from .common import ApiError, bad_request, cluster_ca_pem, controller_of, invalid as _invalid, now as _now
 from .selectors import match_label_selector
 
 POD_NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
@@ -231,7 +231,8 @@ def _admit_pod(api, rtype, obj, old):
     spec = obj.setdefault("spec", {})
     _validate_pod_spec(rtype, obj["metadata"]["name"], spec, "spec")
     default_pod_spec(spec)
-    spec.setdefault("serviceAccountName", "default")
+    spec.setdefault("serviceAccountName", spec.get("serviceAccount") or "default")
+    _admit_service_account(api, obj)
     spec.setdefault("enableServiceLinks", True)
     spec.setdefault("tolerations", [
         {"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300},
@@ -241,6 +242,27 @@ def _admit_pod(api, rtype, obj, old):
     if not spec.get("nodeName"):
         nodes = api.store.items("", "nodes")
         spec["nodeName"] = nodes[0]["metadata"]["name"] if nodes else DEFAULT_NODE
+
+
+def _admit_service_account(api, pod):
+    """The ServiceAccount admission plugin: a pod may only name a ServiceAccount that exists in its namespace."""
+    meta = pod["metadata"]
+    namespace, account = meta["namespace"], pod["spec"]["serviceAccountName"]
+    if api.find("", "serviceaccounts", namespace, account) is None:
+        shown = meta.get("generateName") or meta["name"]
+        raise ApiError(403, "Forbidden", f'pods "{shown}" is forbidden: error looking up service account {namespace}/{account}: '
+                       f'serviceaccount "{account}" not found', {"name": shown, "kind": "pods"})
+
+
+def _create_pod(api, pod):
+    """Create a controller's pod; the message of an admission refusal (403) instead of raising it, as controllers retry."""
+    try:
+        api.internal_create("", "pods", pod)
+    except ApiError as err:
+        if err.code != 403:
+            raise
+        return err.message
+    return None
 
 
 def _admit_crd(api, rtype, obj, old):
@@ -480,7 +502,7 @@ def reconcile_deployment(api, namespace, name):
          "message": "Deployment has minimum availability." if available >= replicas else "Deployment does not have minimum availability."},
         {"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable" if done else "ReplicaSetUpdated",
          "message": f'ReplicaSet "{rs_name}" has successfully progressed.' if done else f'ReplicaSet "{rs_name}" is progressing.'},
-    ], update_time=True)
+    ] + [c for c in rs_status.get("conditions") or [] if c["type"] == "ReplicaFailure"], update_time=True)
     _set_status(api, "apps", "deployments", dep, status)
 
 
@@ -517,15 +539,22 @@ def reconcile_replicaset(api, namespace, name):
         return
     replicas = rs["spec"].get("replicas", 1)
     pods = api.children(rs, "", "pods")
+    failure = None
     for _missing in range(replicas - len(pods)):
-        api.internal_create("", "pods", _pod_from_template(rs["spec"]["template"], rs))
+        failure = _create_pod(api, _pod_from_template(rs["spec"]["template"], rs))
+        if failure:
+            break
     for pod in sorted(pods, key=lambda p: p["metadata"]["creationTimestamp"], reverse=True)[:max(len(pods) - replicas, 0)]:
         api.internal_delete("", "pods", pod)
     pods = api.children(rs, "", "pods")
     ready = sum(pod_ready(p) for p in pods)
     status = {"replicas": len(pods), "fullyLabeledReplicas": len(pods), "readyReplicas": ready,
               "availableReplicas": ready, "observedGeneration": rs["metadata"]["generation"]}
-    _set_status(api, "apps", "replicasets", rs, {k: v for k, v in status.items() if v or k == "replicas"})
+    status = {k: v for k, v in status.items() if v or k == "replicas"}
+    if failure:
+        status["conditions"] = conditions((rs.get("status") or {}).get("conditions"), [
+            {"type": "ReplicaFailure", "status": "True", "reason": "FailedCreate", "message": failure}])
+    _set_status(api, "apps", "replicasets", rs, status)
 
 
 def reconcile_statefulset(api, namespace, name):
@@ -558,7 +587,8 @@ def reconcile_statefulset(api, namespace, name):
             for claim in spec.get("volumeClaimTemplates") or []:
                 pod["spec"].setdefault("volumes", []).append(
                     {"name": claim["metadata"]["name"], "persistentVolumeClaim": {"claimName": f"{claim['metadata']['name']}-{pod_name}"}})
-            api.internal_create("", "pods", pod)
+            if _create_pod(api, pod):
+                break  # OrderedReady: the next ordinal waits for this one
     pods = api.children(sts, "", "pods")
     ready = sum(pod_ready(p) for p in pods)
     updated = sum(p["metadata"]["labels"].get("controller-revision-hash") == revision for p in pods)
@@ -585,7 +615,7 @@ def reconcile_daemonset(api, namespace, name):
         if node not in by_node:
             pod = _pod_from_template(ds["spec"]["template"], ds, extra_labels={"controller-revision-hash": revision, "pod-template-generation": "1"})
             pod["spec"]["nodeName"] = node
-            api.internal_create("", "pods", pod)
+            _create_pod(api, pod)
     pods = api.children(ds, "", "pods")
     ready = sum(pod_ready(p) for p in pods)
     status = {"currentNumberScheduled": len(pods), "desiredNumberScheduled": len(nodes), "numberMisscheduled": 0,
@@ -606,7 +636,8 @@ def reconcile_job(api, namespace, name):
     completions = job["spec"].get("completions", 1)
     pods = api.children(job, "", "pods")
     for _missing in range(completions - len(pods)):
-        api.internal_create("", "pods", _pod_from_template(job["spec"]["template"], job))
+        if _create_pod(api, _pod_from_template(job["spec"]["template"], job)):
+            break
     pods = api.children(job, "", "pods")
     succeeded = sum(p.get("status", {}).get("phase") == "Succeeded" for p in pods)
     status.setdefault("startTime", _now())
