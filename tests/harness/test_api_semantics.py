@@ -355,3 +355,50 @@ def test_service_account_admission_refuses_pods_until_the_account_exists(harness
     status = client.get(f"{APPS.format(ns=ns)}/deployments/reviews")["status"]
     assert {c["type"]: c["status"] for c in status["conditions"]} == {"Available": "True", "Progressing": "True"}
     assert status["availableReplicas"] == 2
+
+
+def _node(name, labels=None, taints=None, cpu="2", memory="4Gi"):
+    return {"apiVersion": "v1", "kind": "Node", "metadata": {"name": name, "labels": dict({"kubernetes.io/hostname": name}, **(labels or {}))},
+            "spec": {"taints": taints} if taints else {},
+            "status": {"capacity": {"cpu": cpu, "memory": memory, "pods": "110"}, "allocatable": {"cpu": cpu, "memory": memory, "pods": "110"},
+                       "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady"}]}}
+
+
+def _scheduled(pod):
+    return next(c for c in pod["status"]["conditions"] if c["type"] == "PodScheduled")
+
+
+def test_pods_no_node_fits_stay_pending_unschedulable(fresh_harness):
+    client = fresh_harness.client
+    client.apply(_node("minikube", {"disk": "ssd"}))
+
+    def pod(name, **spec):
+        body = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": "default"},
+                "spec": dict({"containers": [{"name": "app", "image": "busybox:1.36"}]}, **spec)}
+        return client.create(body)
+
+    fits = pod("fits", nodeSelector={"disk": "ssd"})
+    assert fits["spec"]["nodeName"] == "minikube" and fits["status"]["phase"] == "Running"
+    for name, spec, message in (
+            ("selector", {"nodeSelector": {"disk": "hdd"}},
+             "0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector. "
+             "preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling."),
+            ("greedy", {"containers": [{"name": "app", "image": "busybox:1.36", "resources": {"requests": {"cpu": "3", "memory": "1Gi"}}}]},
+             "0/1 nodes are available: 1 Insufficient cpu. "
+             "preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod.")):
+        pending = pod(name, **spec)
+        assert "nodeName" not in pending["spec"] and pending["status"]["phase"] == "Pending"
+        condition = _scheduled(pending)
+        assert (condition["status"], condition["reason"], condition["message"]) == ("False", "Unschedulable", message)
+
+    client.apply(_node("minikube", {"disk": "ssd"}, taints=[{"key": "dedicated", "value": "db", "effect": "NoSchedule"}]))
+    tainted = pod("tainted")
+    assert _scheduled(tainted)["message"].startswith("0/1 nodes are available: 1 node(s) had untolerated taint {dedicated: db}.")
+    tolerant = pod("tolerant", tolerations=[{"key": "dedicated", "operator": "Equal", "value": "db", "effect": "NoSchedule"}])
+    assert tolerant["status"]["phase"] == "Running"
+
+    # A node that fits the pending pod: the scheduler binds it, the kubelet runs it.
+    client.apply(_node("minikube-m02", {"disk": "hdd"}))
+    placed = client.get("/api/v1/namespaces/default/pods/selector")
+    assert placed["spec"]["nodeName"] == "minikube-m02" and placed["status"]["phase"] == "Running"
+    assert _scheduled(placed)["status"] == "True"

@@ -220,6 +220,9 @@ class Api:
         if rtype.kind == "Node" and not rtype.group:
             for ds in self.store.items("apps", "daemonsets"):
                 self._enqueue("apps", "DaemonSet", ds["metadata"]["namespace"], ds["metadata"]["name"])
+            for pod in self.store.items("", "pods"):
+                if not pod["spec"].get("nodeName"):  # the scheduler tries pending pods again on a node change
+                    self._enqueue("", "Pod", pod["metadata"]["namespace"], pod["metadata"]["name"])
         if rtype.kind == "ServiceAccount" and not rtype.group:
             # Controllers whose pods were refused for want of this ServiceAccount retry, as their work queues do.
             for group, plural, kind in (("apps", "replicasets", "ReplicaSet"), ("apps", "statefulsets", "StatefulSet"),
