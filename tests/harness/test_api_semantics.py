@@ -402,3 +402,18 @@ def test_pods_no_node_fits_stay_pending_unschedulable(fresh_harness):
     placed = client.get("/api/v1/namespaces/default/pods/selector")
     assert placed["spec"]["nodeName"] == "minikube-m02" and placed["status"]["phase"] == "Running"
     assert _scheduled(placed)["status"] == "True"
+
+
+def test_a_daemonset_runs_on_the_nodes_its_selector_and_tolerations_admit(fresh_harness):
+    client = fresh_harness.client
+    client.apply(_node("minikube", {"role": "edge"}))
+    client.apply(_node("minikube-m02", {"role": "edge"}, taints=[{"key": "dedicated", "value": "db", "effect": "NoSchedule"}]))
+    client.apply(_node("minikube-m03", {"role": "core"}))
+    daemon = {"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "agent", "namespace": "default"},
+              "spec": {"selector": {"matchLabels": {"app": "agent"}},
+                       "template": {"metadata": {"labels": {"app": "agent"}},
+                                    "spec": {"nodeSelector": {"role": "edge"}, "containers": [{"name": "agent", "image": "busybox:1.36"}]}}}}
+    client.create(daemon)
+    status = client.get("/apis/apps/v1/namespaces/default/daemonsets/agent")["status"]
+    assert (status["desiredNumberScheduled"], status["numberReady"]) == (1, 1)
+    assert [p["spec"]["nodeName"] for p in client.list("/api/v1/namespaces/default/pods", label_selector="app=agent")] == ["minikube"]

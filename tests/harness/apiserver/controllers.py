@@ -718,11 +718,25 @@ def reconcile_statefulset(api, namespace, name):
     _set_status(api, "apps", "statefulsets", sts, status)
 
 
+DAEMON_TOLERATIONS = [{"key": f"node.kubernetes.io/{key}", "operator": "Exists", "effect": effect} for key, effect in (
+    ("not-ready", "NoExecute"), ("unreachable", "NoExecute"), ("disk-pressure", "NoSchedule"), ("memory-pressure", "NoSchedule"),
+    ("pid-pressure", "NoSchedule"), ("unschedulable", "NoSchedule"))]
+
+
+def _daemon_fits(api, ds, node):
+    """Whether the DaemonSet wants a pod on ``node``: its selector, affinity and taints; resources do not count."""
+    spec = copy.deepcopy((ds["spec"].get("template") or {}).get("spec") or {})
+    spec["tolerations"] = (spec.get("tolerations") or []) + DAEMON_TOLERATIONS
+    refusal = _node_refusal(api, {"metadata": {}, "spec": spec}, node)
+    return all(r.startswith("Insufficient") or r == "Too many pods" for r in refusal)
+
+
 def reconcile_daemonset(api, namespace, name):
     ds = api.find("apps", "daemonsets", namespace, name)
     if ds is None:
         return
-    nodes = [n["metadata"]["name"] for n in api.store.items("", "nodes")] or [DEFAULT_NODE]
+    nodes = [n["metadata"]["name"] for n in api.store.items("", "nodes") if _daemon_fits(api, ds, n)] \
+        if api.store.items("", "nodes") else [DEFAULT_NODE]
     revision = template_hash(ds["spec"]["template"])
     by_node = {}
     for pod in api.children(ds, "", "pods"):
