@@ -1,5 +1,6 @@
 """Read the protobuf request bodies kubectl's typed clients send (``kubectl create namespace|configmap|secret|
-serviceaccount|deployment``), so the emulator can answer them as kube-apiserver does.
+serviceaccount|deployment|job|service|role|rolebinding|clusterrole|clusterrolebinding``), so the emulator can answer
+them as kube-apiserver does.
 
 client-go falls back to JSON after a 415 only for CBOR; built-in kinds are always sent as protobuf, so a server
 that refuses protobuf breaks these commands for good. The emulator answers in JSON (kubectl's Accept header lists
@@ -75,8 +76,32 @@ MESSAGES = {
                       4: ("protocol", "string", False), 5: ("hostIP", "string", False)},
     "EnvVar": {1: ("name", "string", False), 2: ("value", "string", False)},
     "ResourceRequirements": {1: ("limits", "map:Quantity", False), 2: ("requests", "map:Quantity", False)},
+    "Job": {1: ("metadata", "ObjectMeta", False), 2: ("spec", "JobSpec", False), 3: ("status", "skip", False)},
+    "JobSpec": {1: ("parallelism", "int", True), 2: ("completions", "int", True), 3: ("activeDeadlineSeconds", "int", True),
+                4: ("selector", "LabelSelector", False), 5: ("manualSelector", "bool", True), 6: ("template", "PodTemplateSpec", False),
+                7: ("backoffLimit", "int", True), 8: ("ttlSecondsAfterFinished", "int", True), 9: ("completionMode", "string", True),
+                10: ("suspend", "bool", True)},
+    "Service": {1: ("metadata", "ObjectMeta", False), 2: ("spec", "ServiceSpec", False), 3: ("status", "skip", False)},
+    "ServiceSpec": {1: ("ports", "[ServicePort]", False), 2: ("selector", "map", False), 3: ("clusterIP", "string", False),
+                    4: ("type", "string", False), 5: ("externalIPs", "[string]", False), 7: ("sessionAffinity", "string", False),
+                    8: ("loadBalancerIP", "string", False), 10: ("externalName", "string", False),
+                    11: ("externalTrafficPolicy", "string", False), 12: ("healthCheckNodePort", "int", False),
+                    13: ("publishNotReadyAddresses", "bool", False)},
+    "ServicePort": {1: ("name", "string", False), 2: ("protocol", "string", False), 3: ("port", "int", False),
+                    4: ("targetPort", "intorstr", False), 5: ("nodePort", "int", False), 6: ("appProtocol", "string", True)},
+    "Role": {1: ("metadata", "ObjectMeta", False), 2: ("rules", "[PolicyRule]", False)},
+    "ClusterRole": {1: ("metadata", "ObjectMeta", False), 2: ("rules", "[PolicyRule]", False)},
+    "PolicyRule": {1: ("verbs", "[string]", False), 2: ("apiGroups", "[string]", False), 3: ("resources", "[string]", False),
+                   4: ("resourceNames", "[string]", False), 5: ("nonResourceURLs", "[string]", False)},
+    "RoleBinding": {1: ("metadata", "ObjectMeta", False), 2: ("subjects", "[Subject]", False), 3: ("roleRef", "RoleRef", False)},
+    "ClusterRoleBinding": {1: ("metadata", "ObjectMeta", False), 2: ("subjects", "[Subject]", False), 3: ("roleRef", "RoleRef", False)},
+    "Subject": {1: ("kind", "string", False), 2: ("apiGroup", "string", False), 3: ("name", "string", False), 4: ("namespace", "string", False)},
+    "RoleRef": {1: ("apiGroup", "string", False), 2: ("kind", "string", False), 3: ("name", "string", False)},
 }
-TOP_LEVEL = {("v1", "Namespace"), ("v1", "ConfigMap"), ("v1", "Secret"), ("v1", "ServiceAccount"), ("apps/v1", "Deployment")}
+RBAC = "rbac.authorization.k8s.io/v1"
+TOP_LEVEL = {("v1", "Namespace"), ("v1", "ConfigMap"), ("v1", "Secret"), ("v1", "ServiceAccount"), ("v1", "Service"),
+             ("apps/v1", "Deployment"), ("batch/v1", "Job"), (RBAC, "Role"), (RBAC, "ClusterRole"), (RBAC, "RoleBinding"),
+             (RBAC, "ClusterRoleBinding")}
 
 
 class Unsupported(ValueError):
