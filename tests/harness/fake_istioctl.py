@@ -9,8 +9,8 @@ it has ``-o json``) with its exit codes. See fake_istioctl.md for each subcomman
 The client version is ``$FAKE_ISTIOCTL_VERSION``, else ``mesh_istio_version`` from
 inventory/group_vars/all.yml (the project's pin). Failures come from ``$MESH_HARNESS_DIR/faults.json``
 key ``istioctl`` (documented in fake_istioctl.md). Every invocation is recorded with
-``client.record_call("istioctl", argv)``. Standard library only (PyYAML is used for YAML overlays when
-it is importable; JSON overlays always work).
+``client.record_call("istioctl", argv)``. Standard library and PyYAML: PyYAML reads Istio's real CRDs
+(``fake_istioctl_crds``) and YAML overlays; without it only ``version`` and JSON overlays work.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import os
 import re
 import sys
 
-from tests.harness import client
+from tests.harness import client, fake_istioctl_crds
 
 try:
     import yaml
@@ -35,24 +35,6 @@ OWNER = "install.operator.istio.io/owning-resource"
 COMPONENT = "operator.istio.io/component"
 XDS_TYPES = [("Cluster", "cluster"), ("Listener", "listener"), ("RouteConfiguration", "route"), ("ClusterLoadAssignment", "endpoint")]
 UNREACHABLE = 'Get "https://127.0.0.1:8443/version?timeout=32s": dial tcp 127.0.0.1:8443: connect: connection refused'
-
-# (group, kind, plural, short names, versions, storage version): the CRDs `istioctl install` registers.
-CRDS = [
-    ("networking.istio.io", "VirtualService", "virtualservices", ["vs"], ["v1", "v1beta1", "v1alpha3"]),
-    ("networking.istio.io", "DestinationRule", "destinationrules", ["dr"], ["v1", "v1beta1", "v1alpha3"]),
-    ("networking.istio.io", "Gateway", "gateways", ["gw"], ["v1", "v1beta1", "v1alpha3"]),
-    ("networking.istio.io", "ServiceEntry", "serviceentries", ["se"], ["v1", "v1beta1", "v1alpha3"]),
-    ("networking.istio.io", "Sidecar", "sidecars", [], ["v1", "v1beta1", "v1alpha3"]),
-    ("networking.istio.io", "WorkloadEntry", "workloadentries", ["we"], ["v1", "v1beta1", "v1alpha3"]),
-    ("networking.istio.io", "WorkloadGroup", "workloadgroups", ["wg"], ["v1", "v1beta1", "v1alpha3"]),
-    ("networking.istio.io", "EnvoyFilter", "envoyfilters", [], ["v1alpha3"]),
-    ("networking.istio.io", "ProxyConfig", "proxyconfigs", [], ["v1beta1"]),
-    ("telemetry.istio.io", "Telemetry", "telemetries", ["telemetry"], ["v1", "v1alpha1"]),
-    ("security.istio.io", "AuthorizationPolicy", "authorizationpolicies", ["ap"], ["v1", "v1beta1"]),
-    ("security.istio.io", "PeerAuthentication", "peerauthentications", ["pa"], ["v1", "v1beta1"]),
-    ("security.istio.io", "RequestAuthentication", "requestauthentications", ["ra"], ["v1", "v1beta1"]),
-    ("extensions.istio.io", "WasmPlugin", "wasmplugins", [], ["v1alpha1"]),
-]
 
 # What each built-in profile enables, and the mesh config it sets (manifests/profiles/*.yaml).
 PROFILES = {
@@ -280,27 +262,18 @@ def _service(name, labels, selector, ports, kind="ClusterIP"):
     }
 
 
-def _crd(group, kind, plural, short, versions):
-    return {
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {"name": "%s.%s" % (plural, group), "labels": _labels("Base", "default", {"app": "istio-pilot"})},
-        "spec": {
-            "group": group,
-            "names": {"kind": kind, "listKind": kind + "List", "plural": plural, "singular": kind.lower(), "shortNames": short, "categories": ["istio-io"]},
-            "scope": "Namespaced",
-            "versions": [
-                {
-                    "name": version,
-                    "served": True,
-                    "storage": index == len(versions) - 1,
-                    "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}},
-                    "subresources": {"status": {}},
-                }
-                for index, version in enumerate(versions)
-            ],
-        },
-    }
+def istio_crds():
+    """Istio's real CRDs (crd-all.gen.yaml of the release), labelled as `istioctl install` labels its Base component."""
+    if yaml is None:
+        raise Failure("Error: the fake istioctl needs PyYAML to read Istio's CRDs (crd-all.gen.yaml); run it with the venv's python")
+    try:
+        crds = fake_istioctl_crds.load(sys.argv[0] if sys.argv and sys.argv[0].endswith("istioctl") else None)
+    except (OSError, ValueError) as exc:
+        raise Failure("Error: %s" % exc) from exc
+    for crd in crds:
+        labels = crd["metadata"].setdefault("labels", {})
+        labels.update(_labels("Base", "default", {"app": "istio-pilot"}))
+    return crds
 
 
 def manifest(spec, version):
@@ -309,7 +282,7 @@ def manifest(spec, version):
     revision = spec.get("revision") or "default"
     suffix = "" if revision == "default" else "-" + revision
     hub, tag = spec.get("hub", "docker.io/istio"), spec.get("tag", version)
-    objects = [_crd(*crd) for crd in CRDS] if revision == "default" else []
+    objects = istio_crds() if revision == "default" else []
     if _enabled(spec, "pilot", profile["pilot"]):
         mesh = _merge(
             {
@@ -397,7 +370,7 @@ def to_yaml(value, indent=0):
         return "null\n"
     if isinstance(value, (int, float)):
         return "%s\n" % value
-    if "\n" in value:
+    if "\n" in value and not value[0].isspace() and not value.endswith("\n"):  # else `|-` would not give it back
         body = "".join("%s  %s\n" % (pad, line) for line in value.split("\n"))
         return "|-\n" + body
     return json.dumps(value) + "\n"

@@ -146,12 +146,12 @@ def test_selectors(harness, ns):
     assert names(label_selector="tier=front") == ["a"]
     assert names(label_selector="tier in (front,back)") == ["a", "b"]
     assert names(label_selector="app=shop,tier notin (front)") == ["b", "c"]
-    assert names(label_selector="!tier") == ["c"]
+    assert names(label_selector="!tier") == ["c", "kube-root-ca.crt"]
     assert names(label_selector="tier,tier!=back") == ["a"]
     assert names(field_selector="metadata.name=b") == ["b"]
-    assert names(field_selector=f"metadata.namespace={ns},metadata.name!=a") == ["b", "c"]
+    assert names(field_selector=f"metadata.namespace={ns},metadata.name!=a") == ["b", "c", "kube-root-ca.crt"]
     listed = client.list("/api/v1/configmaps", field_selector=f"metadata.namespace={ns}")
-    assert [(o["kind"], o["apiVersion"]) for o in listed] == [("ConfigMap", "v1")] * 3
+    assert [(o["kind"], o["apiVersion"]) for o in listed] == [("ConfigMap", "v1")] * 4
     with pytest.raises(HarnessError) as refused:
         names(field_selector="data.x=1")
     assert refused.value.status == 400
@@ -264,3 +264,156 @@ def test_watch_streams_changes(harness, ns):
     with urllib.request.urlopen(url, timeout=10) as response:
         events = [json.loads(line) for line in response.read().splitlines() if line.strip()]
     assert [(e["type"], e["object"]["data"]["k"]) for e in events] == [("ADDED", "1"), ("MODIFIED", "2"), ("DELETED", "2")]
+
+
+def test_every_namespace_holds_the_root_ca_configmap_and_gets_it_back(harness, ns):
+    from cryptography import x509  # pylint: disable=import-outside-toplevel
+    client = harness.client
+    bundles = set()
+    for namespace in ("default", "kube-system", "kube-public", "kube-node-lease", ns):
+        config = client.get(f"/api/v1/namespaces/{namespace}/configmaps/kube-root-ca.crt")
+        assert config is not None, namespace
+        assert set(config["data"]) == {"ca.crt"}
+        assert config["metadata"]["annotations"]["kubernetes.io/description"].startswith("Contains a CA bundle")
+        bundles.add(config["data"]["ca.crt"])
+    assert len(bundles) == 1
+    bundle = bundles.pop()
+    cert = x509.load_pem_x509_certificate(bundle.encode())
+    assert cert.subject.rfc4514_string() == "CN=minikubeCA" == cert.issuer.rfc4514_string()
+    assert cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca is True
+    client.delete(f"/api/v1/namespaces/{ns}/configmaps/kube-root-ca.crt")
+    assert client.get(f"/api/v1/namespaces/{ns}/configmaps/kube-root-ca.crt")["data"]["ca.crt"] == bundle
+
+
+def test_delete_preconditions_on_uid_and_resource_version_give_409(harness, ns):
+    client = harness.client
+    path = f"/api/v1/namespaces/{ns}/configmaps/guarded"
+    created = client.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "guarded", "namespace": ns}, "data": {"a": "1"}})
+    uid, version = created["metadata"]["uid"], created["metadata"]["resourceVersion"]
+    for preconditions, message in (
+            ({"uid": "0000"}, f"UID in precondition: 0000, UID in object meta: {uid}"),
+            ({"resourceVersion": "1"}, f"ResourceVersion in precondition: 1, ResourceVersion in object meta: {version}")):
+        with pytest.raises(HarnessError) as refused:
+            client.request("DELETE", path, {"apiVersion": "v1", "kind": "DeleteOptions", "preconditions": preconditions})
+        assert refused.value.status == 409
+        assert refused.value.body["reason"] == "Conflict"
+        assert refused.value.body["message"] == f'Operation cannot be fulfilled on configmaps "guarded": Precondition failed: {message}'
+        assert client.get(path) is not None
+    client.request("DELETE", path, {"apiVersion": "v1", "kind": "DeleteOptions", "preconditions": {"uid": uid, "resourceVersion": version}})
+    assert client.get(path) is None
+
+
+def test_a_paused_deployment_does_not_roll_out_and_reports_deployment_paused(harness, ns):
+    client = harness.client
+    path = f"{APPS.format(ns=ns)}/deployments/web"
+    client.create(_deployment(ns, replicas=2))
+    harness.kubectl("rollout", "pause", "deployment/web", "-n", ns)
+    client.patch(path, {"spec": {"template": {"spec": {"containers": [{"name": "web", "image": "nginx:1.28"}]}}}}, patch_type="strategic")
+    client.patch(path, {"spec": {"replicas": 3}})
+    paused = client.get(path)
+    progressing = next(c for c in paused["status"]["conditions"] if c["type"] == "Progressing")
+    assert (progressing["status"], progressing["reason"], progressing["message"]) == ("Unknown", "DeploymentPaused", "Deployment is paused")
+    assert paused["status"]["observedGeneration"] == paused["metadata"]["generation"]
+    replica_sets = client.list(f"{APPS.format(ns=ns)}/replicasets")
+    assert len(replica_sets) == 1 and replica_sets[0]["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:1.27"
+    assert sorted(p["spec"]["containers"][0]["image"] for p in _pods(harness, ns)) == ["nginx:1.27"] * 3
+    assert paused["status"].get("updatedReplicas", 0) == 0 and paused["status"]["availableReplicas"] == 3
+
+    harness.kubectl("rollout", "resume", "deployment/web", "-n", ns)
+    resumed = client.get(path)
+    progressing = next(c for c in resumed["status"]["conditions"] if c["type"] == "Progressing")
+    assert (progressing["status"], progressing["reason"]) == ("True", "NewReplicaSetAvailable")
+    assert sorted(p["spec"]["containers"][0]["image"] for p in _pods(harness, ns)) == ["nginx:1.28"] * 3
+
+
+def test_service_account_admission_refuses_pods_until_the_account_exists(harness, ns):
+    client = harness.client
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "lonely", "namespace": ns},
+           "spec": {"serviceAccountName": "bookinfo-reviews", "containers": [{"name": "app", "image": "busybox:1.36"}]}}
+    with pytest.raises(HarnessError) as refused:
+        client.create(pod)
+    assert refused.value.status == 403 and refused.value.body["reason"] == "Forbidden"
+    assert refused.value.body["message"] == (f'pods "lonely" is forbidden: error looking up service account {ns}/bookinfo-reviews: '
+                                             'serviceaccount "bookinfo-reviews" not found')
+
+    deployment = _deployment(ns, name="reviews", replicas=2)
+    deployment["spec"]["template"]["spec"]["serviceAccountName"] = "bookinfo-reviews"
+    client.create(deployment)
+    assert _pods(harness, ns) == []
+    (replica_set,) = client.list(f"{APPS.format(ns=ns)}/replicasets")
+    failure = [c for c in replica_set["status"].get("conditions", []) if c["type"] == "ReplicaFailure"]
+    assert [(c["status"], c["reason"]) for c in failure] == [("True", "FailedCreate")]
+    assert failure[0]["message"].startswith(f'pods "{replica_set["metadata"]["name"]}-')
+    assert failure[0]["message"].endswith(f'is forbidden: error looking up service account {ns}/bookinfo-reviews: '
+                                          'serviceaccount "bookinfo-reviews" not found')
+    status = client.get(f"{APPS.format(ns=ns)}/deployments/reviews")["status"]
+    assert {c["type"]: c["status"] for c in status["conditions"]} == {"Available": "False", "Progressing": "True", "ReplicaFailure": "True"}
+    assert status.get("availableReplicas", 0) == 0
+
+    client.create({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "bookinfo-reviews", "namespace": ns}})
+    assert len(_pods(harness, ns)) == 2
+    status = client.get(f"{APPS.format(ns=ns)}/deployments/reviews")["status"]
+    assert {c["type"]: c["status"] for c in status["conditions"]} == {"Available": "True", "Progressing": "True"}
+    assert status["availableReplicas"] == 2
+
+
+def _node(name, labels=None, taints=None, cpu="2", memory="4Gi"):
+    return {"apiVersion": "v1", "kind": "Node", "metadata": {"name": name, "labels": dict({"kubernetes.io/hostname": name}, **(labels or {}))},
+            "spec": {"taints": taints} if taints else {},
+            "status": {"capacity": {"cpu": cpu, "memory": memory, "pods": "110"}, "allocatable": {"cpu": cpu, "memory": memory, "pods": "110"},
+                       "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady"}]}}
+
+
+def _scheduled(pod):
+    return next(c for c in pod["status"]["conditions"] if c["type"] == "PodScheduled")
+
+
+def test_pods_no_node_fits_stay_pending_unschedulable(fresh_harness):
+    client = fresh_harness.client
+    client.apply(_node("minikube", {"disk": "ssd"}))
+
+    def pod(name, **spec):
+        body = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": "default"},
+                "spec": dict({"containers": [{"name": "app", "image": "busybox:1.36"}]}, **spec)}
+        return client.create(body)
+
+    fits = pod("fits", nodeSelector={"disk": "ssd"})
+    assert fits["spec"]["nodeName"] == "minikube" and fits["status"]["phase"] == "Running"
+    for name, spec, message in (
+            ("selector", {"nodeSelector": {"disk": "hdd"}},
+             "0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector. "
+             "preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling."),
+            ("greedy", {"containers": [{"name": "app", "image": "busybox:1.36", "resources": {"requests": {"cpu": "3", "memory": "1Gi"}}}]},
+             "0/1 nodes are available: 1 Insufficient cpu. "
+             "preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod.")):
+        pending = pod(name, **spec)
+        assert "nodeName" not in pending["spec"] and pending["status"]["phase"] == "Pending"
+        condition = _scheduled(pending)
+        assert (condition["status"], condition["reason"], condition["message"]) == ("False", "Unschedulable", message)
+
+    client.apply(_node("minikube", {"disk": "ssd"}, taints=[{"key": "dedicated", "value": "db", "effect": "NoSchedule"}]))
+    tainted = pod("tainted")
+    assert _scheduled(tainted)["message"].startswith("0/1 nodes are available: 1 node(s) had untolerated taint {dedicated: db}.")
+    tolerant = pod("tolerant", tolerations=[{"key": "dedicated", "operator": "Equal", "value": "db", "effect": "NoSchedule"}])
+    assert tolerant["status"]["phase"] == "Running"
+
+    # A node that fits the pending pod: the scheduler binds it, the kubelet runs it.
+    client.apply(_node("minikube-m02", {"disk": "hdd"}))
+    placed = client.get("/api/v1/namespaces/default/pods/selector")
+    assert placed["spec"]["nodeName"] == "minikube-m02" and placed["status"]["phase"] == "Running"
+    assert _scheduled(placed)["status"] == "True"
+
+
+def test_a_daemonset_runs_on_the_nodes_its_selector_and_tolerations_admit(fresh_harness):
+    client = fresh_harness.client
+    client.apply(_node("minikube", {"role": "edge"}))
+    client.apply(_node("minikube-m02", {"role": "edge"}, taints=[{"key": "dedicated", "value": "db", "effect": "NoSchedule"}]))
+    client.apply(_node("minikube-m03", {"role": "core"}))
+    daemon = {"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "agent", "namespace": "default"},
+              "spec": {"selector": {"matchLabels": {"app": "agent"}},
+                       "template": {"metadata": {"labels": {"app": "agent"}},
+                                    "spec": {"nodeSelector": {"role": "edge"}, "containers": [{"name": "agent", "image": "busybox:1.36"}]}}}}
+    client.create(daemon)
+    status = client.get("/apis/apps/v1/namespaces/default/daemonsets/agent")["status"]
+    assert (status["desiredNumberScheduled"], status["numberReady"]) == (1, 1)
+    assert [p["spec"]["nodeName"] for p in client.list("/api/v1/namespaces/default/pods", label_selector="app=agent")] == ["minikube"]

@@ -9,6 +9,9 @@ import sys
 import textwrap
 
 import pytest
+import yaml
+
+from tests.harness.client import HarnessError
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ISTIOCTL = os.path.join(REPO, "tests", "harness", "bin", "istioctl")
@@ -100,6 +103,55 @@ def test_install_registers_crds_and_creates_the_control_plane(clean_mesh):
     assert removed.returncode == 0, removed.stderr
     assert not _exists(harness, "/apis/apps/v1/namespaces/istio-system/deployments/istiod")
     assert not _exists(harness, CRD_PATH + "virtualservices.networking.istio.io")
+
+
+def test_install_creates_istios_real_crds_so_their_schemas_judge_custom_resources(clean_mesh):
+    harness = clean_mesh
+    done = istioctl(harness, "install", "-y", "--set", "profile=minimal")
+    assert done.returncode == 0, done.stderr
+    with open(os.path.join(os.path.dirname(REPO), "shared", "istio-1.31", "manifests", "charts", "base", "files",
+                           "crd-all.gen.yaml"), encoding="utf-8") as handle:
+        shipped = [d for d in yaml.safe_load_all(handle) if d]
+    for crd in shipped:
+        stored = harness.client.get(CRD_PATH + crd["metadata"]["name"])
+        assert stored["spec"]["versions"] == crd["spec"]["versions"], crd["metadata"]["name"]
+        assert stored["metadata"]["labels"]["operator.istio.io/component"] == "Base"
+    route = [{"destination": {"host": "probe"}, "weight": "fifty"}]
+    with pytest.raises(HarnessError) as refused:
+        harness.client.create({"apiVersion": "networking.istio.io/v1", "kind": "VirtualService",
+                               "metadata": {"name": "probe", "namespace": "istio-system"},
+                               "spec": {"hosts": ["probe"], "http": [{"route": route}]}})
+    assert refused.value.status == 422
+    assert refused.value.body["details"]["causes"][0]["field"] == "spec.http[0].route[0].weight"
+
+
+def test_install_takes_the_crds_of_the_release_the_variable_points_at(clean_mesh, tmp_path):
+    release = tmp_path / "istio-1.31.9"
+    (release / "manifests/charts/base/files").mkdir(parents=True)
+    crd = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition", "metadata": {"name": "probes.mesh.example.com"},
+           "spec": {"group": "mesh.example.com", "scope": "Namespaced",
+                    "names": {"kind": "Probe", "plural": "probes", "singular": "probe"},
+                    "versions": [{"name": "v1", "served": True, "storage": True,
+                                  "schema": {"openAPIV3Schema": {"type": "object"}}}]}}
+    (release / "manifests/charts/base/files/crd-all.gen.yaml").write_text(yaml.safe_dump(crd))
+    env = dict(clean_mesh.env, LC_ALL="C", MESH_ISTIO_RELEASE_DIR=str(release))
+    done = subprocess.run([ISTIOCTL, "install", "-y", "--set", "profile=minimal"], env=env, capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert _exists(clean_mesh, CRD_PATH + "probes.mesh.example.com")
+    assert not _exists(clean_mesh, CRD_PATH + "virtualservices.networking.istio.io")
+
+
+def test_without_any_release_the_error_names_the_places_and_the_variable(tmp_path, monkeypatch):
+    from tests.harness import fake_istioctl_crds  # pylint: disable=import-outside-toplevel
+    monkeypatch.setenv("MESH_ISTIO_RELEASE_DIR", str(tmp_path / "empty"))
+    monkeypatch.setattr(fake_istioctl_crds, "SHARED", str(tmp_path / "shared"))
+    with pytest.raises(FileNotFoundError) as missing:
+        fake_istioctl_crds.crd_file(str(tmp_path / "istio-1.31.0" / "bin" / "istioctl"))
+    assert str(missing.value) == (
+        "Istio's CRDs (crd-all.gen.yaml) are in none of: "
+        + ", ".join(str(tmp_path / place / "manifests/charts/base/files/crd-all.gen.yaml") for place in ("empty", "istio-1.31.0", "shared"))
+        + "; set MESH_ISTIO_RELEASE_DIR to an unpacked Istio release")
 
 
 def test_faults_reproduce_the_real_failures(clean_mesh):

@@ -12,7 +12,7 @@ import json
 import threading
 import uuid
 
-from . import controllers
+from . import controllers, validation
 from .common import ApiError, bad_request, controller_of, invalid, not_found, now, random_suffix
 from .patching import PatchError, json_patch, merge_patch, removals, strategic_merge, strip_directives
 from .resources import Registry
@@ -65,6 +65,7 @@ class Api:
         self.applied = {}
         self.logs = {}
         self.terminating = set()
+        self.local = threading.local()
         self.allocated = {"cluster_ips": {"10.96.0.1", "10.96.0.10"}, "node_ports": set(), "pod_ip": 2}
         with self.store.lock:
             controllers.bootstrap(self)
@@ -139,6 +140,19 @@ class Api:
             self.logs.setdefault((namespace, name, container), []).extend(lines)
 
     # ---- writes ------------------------------------------------------------------------------
+    def take_warnings(self):
+        """The warnings of this thread's last write (unknown fields pruned), for the response's Warning headers."""
+        warnings, self.local.warnings = getattr(self.local, "warnings", []), []
+        return warnings
+
+    def _check_schema(self, rtype, obj, field_validation):
+        """Prune, default and validate a custom resource against its stored CRD, as kube-apiserver does."""
+        if not rtype.crd:
+            return
+        crd = self.find("apiextensions.k8s.io", "customresourcedefinitions", "", rtype.crd)
+        if crd is not None:
+            self.local.warnings = validation.admit_custom_resource(rtype, crd, obj, field_validation)
+
     def _prepare_new(self, rtype, namespace, body, keep_status=False):
         if not isinstance(body, dict):
             raise bad_request("the request body must be a JSON object")
@@ -206,6 +220,15 @@ class Api:
         if rtype.kind == "Node" and not rtype.group:
             for ds in self.store.items("apps", "daemonsets"):
                 self._enqueue("apps", "DaemonSet", ds["metadata"]["namespace"], ds["metadata"]["name"])
+            for pod in self.store.items("", "pods"):
+                if not pod["spec"].get("nodeName"):  # the scheduler tries pending pods again on a node change
+                    self._enqueue("", "Pod", pod["metadata"]["namespace"], pod["metadata"]["name"])
+        if rtype.kind == "ServiceAccount" and not rtype.group:
+            # Controllers whose pods were refused for want of this ServiceAccount retry, as their work queues do.
+            for group, plural, kind in (("apps", "replicasets", "ReplicaSet"), ("apps", "statefulsets", "StatefulSet"),
+                                        ("apps", "daemonsets", "DaemonSet"), ("batch", "jobs", "Job")):
+                for owner in self.store.items(group, plural, meta["namespace"]):
+                    self._enqueue(group, kind, meta["namespace"], owner["metadata"]["name"])
 
     def _drain(self):
         for _round in range(100000):
@@ -223,9 +246,10 @@ class Api:
         current = self.find(rtype.group, rtype.plural, meta.get("namespace"), meta["name"])
         return self.out(rtype, current if current is not None else obj)
 
-    def create(self, rtype, namespace, body, dry_run=False):
+    def create(self, rtype, namespace, body, dry_run=False, field_validation=None):
         with self.store.lock:
             obj = self._prepare_new(rtype, namespace, body)
+            self._check_schema(rtype, obj, field_validation)
             name = obj["metadata"]["name"]
             if self.find(rtype.group, rtype.plural, namespace if rtype.namespaced else "", name) is not None:
                 raise ApiError(409, "AlreadyExists", f'{rtype.group_resource} "{name}" already exists',
@@ -234,15 +258,15 @@ class Api:
             result = self._commit(rtype, None, obj, dry_run)
             return self._settled(rtype, result, dry_run)
 
-    def update(self, rtype, namespace, name, body, dry_run=False, subresource=None):
+    def update(self, rtype, namespace, name, body, dry_run=False, subresource=None, field_validation=None):
         with self.store.lock:
             old = self.find(rtype.group, rtype.plural, namespace if rtype.namespaced else "", name)
             if old is None:
                 raise not_found(rtype, name)
-            result = self._update(rtype, old, body, dry_run, subresource)
+            result = self._update(rtype, old, body, dry_run, subresource, field_validation)
             return self._settled(rtype, result, dry_run)
 
-    def _update(self, rtype, old, body, dry_run, subresource):
+    def _update(self, rtype, old, body, dry_run, subresource, field_validation=None):
         name = old["metadata"]["name"]
         if not isinstance(body, dict):
             raise bad_request("the request body must be a JSON object")
@@ -276,13 +300,16 @@ class Api:
                 if "status" in old:
                     new["status"] = copy.deepcopy(old["status"])
             controllers.admit(self, rtype, new, old)
+        if subresource != "scale":
+            self._check_schema(rtype, new, field_validation)
         return self._commit(rtype, old, new, dry_run)
 
-    def patch(self, rtype, namespace, name, content_type, raw, dry_run=False, subresource=None, field_manager=None, force=False):
+    def patch(self, rtype, namespace, name, content_type, raw, dry_run=False, subresource=None, field_manager=None, force=False,
+              field_validation=None):
         with self.store.lock:
             ns = namespace if rtype.namespaced else ""
             if content_type == "application/apply-patch+yaml":
-                return self._apply(rtype, ns, name, raw, dry_run, field_manager, force)
+                return self._apply(rtype, ns, name, raw, dry_run, field_manager, force, field_validation)
             old = self.find(rtype.group, rtype.plural, ns, name)
             if old is None:
                 raise not_found(rtype, name)
@@ -307,10 +334,10 @@ class Api:
                     raise ApiError(415, "UnsupportedMediaType", f"unsupported patch type {content_type!r}")
             except PatchError as exc:
                 raise invalid(rtype, name, "patch", str(exc)) from exc
-            result = self._update(rtype, old, patched, dry_run, subresource)
+            result = self._update(rtype, old, patched, dry_run, subresource, field_validation)
             return self._settled(rtype, result, dry_run)
 
-    def _apply(self, rtype, namespace, name, raw, dry_run, field_manager, force):
+    def _apply(self, rtype, namespace, name, raw, dry_run, field_manager, force, field_validation=None):
         del force  # ownership conflicts between field managers are not tracked, so forcing changes nothing
         if not field_manager:
             raise bad_request("PATCH requests of type application/apply-patch+yaml must set the fieldManager query parameter")
@@ -324,20 +351,27 @@ class Api:
         key = (rtype.group, rtype.plural, namespace, name, field_manager)
         if old is None:
             obj = self._prepare_new(rtype, namespace, doc)
+            self._check_schema(rtype, obj, field_validation)
             controllers.admit(self, rtype, obj, None)
             result = self._commit(rtype, None, obj, dry_run)
         else:
             merged = strategic_merge(strategic_merge(self.out(rtype, old), removals(self.applied.get(key), doc)), doc)
-            result = self._update(rtype, old, merged, dry_run, None)
+            result = self._update(rtype, old, merged, dry_run, None, field_validation)
         if not dry_run:
             self.applied[key] = copy.deepcopy(doc)
         return self._settled(rtype, result, dry_run)
 
-    def delete(self, rtype, namespace, name, dry_run=False, propagation=None):
+    def delete(self, rtype, namespace, name, dry_run=False, propagation=None, preconditions=None):
         with self.store.lock:
             old = self.find(rtype.group, rtype.plural, namespace if rtype.namespaced else "", name)
             if old is None:
                 raise not_found(rtype, name)
+            for key, label in (("uid", "UID"), ("resourceVersion", "ResourceVersion")):
+                wanted = (preconditions or {}).get(key)
+                if wanted is not None and wanted != old["metadata"].get(key):
+                    raise ApiError(409, "Conflict", f'Operation cannot be fulfilled on {rtype.group_resource} "{name}": Precondition failed: '
+                                   f"{label} in precondition: {wanted}, {label} in object meta: {old['metadata'].get(key)}",
+                                   {"name": name, "group": rtype.group, "kind": rtype.plural})
             if rtype.kind == "Namespace" and not rtype.group:
                 return self._terminate_namespace(rtype, old, dry_run)
             result = self.out(rtype, old)
@@ -396,6 +430,8 @@ class Api:
         self.store.record(rtype.group, rtype.plural, "DELETED", gone)
         for applied_key in [k for k in self.applied if k[:4] == key]:
             del self.applied[applied_key]
+        if not rtype.group and (rtype.kind, meta["name"]) in (("ConfigMap", controllers.ROOT_CA_CONFIGMAP), ("ServiceAccount", "default")):
+            self._enqueue("", "Namespace", "", meta["namespace"])  # their controllers put them back
         if rtype.kind == "Namespace" and not rtype.group:
             for (group, plural, ns, _name), child in sorted(self.store.objects.items()):
                 if ns == meta["name"]:

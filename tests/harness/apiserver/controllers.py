@@ -12,8 +12,9 @@ import copy
 import hashlib
 import json
 import random
+import re
 
-from .common import bad_request, controller_of, invalid as _invalid, now as _now
+from .common import ApiError, bad_request, cluster_ca_pem, controller_of, invalid as _invalid, now as _now
 from .selectors import match_label_selector
 
 POD_NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
@@ -231,7 +232,8 @@ def _admit_pod(api, rtype, obj, old):
     spec = obj.setdefault("spec", {})
     _validate_pod_spec(rtype, obj["metadata"]["name"], spec, "spec")
     default_pod_spec(spec)
-    spec.setdefault("serviceAccountName", "default")
+    spec.setdefault("serviceAccountName", spec.get("serviceAccount") or "default")
+    _admit_service_account(api, obj)
     spec.setdefault("enableServiceLinks", True)
     spec.setdefault("tolerations", [
         {"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300},
@@ -239,8 +241,30 @@ def _admit_pod(api, rtype, obj, old):
     ])
     inject_sidecar(api, obj)
     if not spec.get("nodeName"):
-        nodes = api.store.items("", "nodes")
-        spec["nodeName"] = nodes[0]["metadata"]["name"] if nodes else DEFAULT_NODE
+        node, _why = schedule(api, obj)
+        if node:
+            spec["nodeName"] = node
+
+
+def _admit_service_account(api, pod):
+    """The ServiceAccount admission plugin: a pod may only name a ServiceAccount that exists in its namespace."""
+    meta = pod["metadata"]
+    namespace, account = meta["namespace"], pod["spec"]["serviceAccountName"]
+    if api.find("", "serviceaccounts", namespace, account) is None:
+        shown = meta.get("generateName") or meta["name"]
+        raise ApiError(403, "Forbidden", f'pods "{shown}" is forbidden: error looking up service account {namespace}/{account}: '
+                       f'serviceaccount "{account}" not found', {"name": shown, "kind": "pods"})
+
+
+def _create_pod(api, pod):
+    """Create a controller's pod; the message of an admission refusal (403) instead of raising it, as controllers retry."""
+    try:
+        api.internal_create("", "pods", pod)
+    except ApiError as err:
+        if err.code != 403:
+            raise
+        return err.message
+    return None
 
 
 def _admit_crd(api, rtype, obj, old):
@@ -378,9 +402,127 @@ def _container_status(container, started, running=True):
     return status
 
 
+_QUANTITY_SUFFIXES = {"m": 1e-3, "": 1, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15, "E": 1e18,
+                      "Ki": 2 ** 10, "Mi": 2 ** 20, "Gi": 2 ** 30, "Ti": 2 ** 40, "Pi": 2 ** 50, "Ei": 2 ** 60}
+
+
+def quantity(text):
+    """A Kubernetes resource quantity ("250m", "1.5", "512Mi", "1e3") as a float."""
+    match = re.fullmatch(r"([+-]?[0-9.]+(?:[eE][+-]?[0-9]+)?)([a-zA-Z]*)", str(text).strip())
+    if not match or match.group(2) not in _QUANTITY_SUFFIXES:
+        raise ValueError(f"quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$': {text!r}")
+    return float(match.group(1)) * _QUANTITY_SUFFIXES[match.group(2)]
+
+
+def pod_requests(spec):
+    """What the scheduler counts for a pod: its containers and native sidecars, or its largest init container."""
+    def requests(container):
+        resources = container.get("resources") or {}
+        wanted = dict(resources.get("limits") or {}, **(resources.get("requests") or {}))  # requests default to limits
+        return {k: quantity(v) for k, v in wanted.items() if k in ("cpu", "memory")}
+    total = {"cpu": 0.0, "memory": 0.0}
+    for container in spec.get("containers", []) + [c for c in spec.get("initContainers") or [] if c.get("restartPolicy") == "Always"]:
+        for key, value in requests(container).items():
+            total[key] += value
+    for container in [c for c in spec.get("initContainers") or [] if c.get("restartPolicy") != "Always"]:
+        for key, value in requests(container).items():
+            total[key] = max(total[key], value)
+    return total
+
+
+def _tolerated(taint, tolerations):
+    for tol in tolerations or []:
+        if tol.get("effect") and tol["effect"] != taint.get("effect"):
+            continue
+        if tol.get("operator") == "Exists" and (not tol.get("key") or tol["key"] == taint.get("key")):
+            return True
+        if tol.get("operator", "Equal") == "Equal" and tol.get("key") == taint.get("key") and tol.get("value", "") == taint.get("value", ""):
+            return True
+    return False
+
+
+def _term_matches(term, labels):
+    for expr in term.get("matchExpressions") or []:
+        key, operator, values = expr.get("key"), expr.get("operator"), expr.get("values") or []
+        present = key in labels
+        if not {"In": present and labels.get(key) in values, "NotIn": not present or labels.get(key) not in values,
+                "Exists": present, "DoesNotExist": not present}.get(operator, False):
+            return False
+    return True
+
+
+def _node_refusal(api, pod, node):
+    """Why ``node`` cannot take ``pod`` (kube-scheduler's filter messages, in its filter order), or [] when it fits."""
+    spec, labels = pod["spec"], node["metadata"].get("labels") or {}
+    if (node.get("spec") or {}).get("unschedulable") and not _tolerated(
+            {"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"}, spec.get("tolerations")):
+        return ["node(s) were unschedulable"]
+    for taint in (node.get("spec") or {}).get("taints") or []:
+        if taint.get("effect") in ("NoSchedule", "NoExecute") and not _tolerated(taint, spec.get("tolerations")):
+            return [f"node(s) had untolerated taint {{{taint.get('key')}: {taint.get('value', '')}}}"]
+    affinity = (((spec.get("affinity") or {}).get("nodeAffinity") or {}).get("requiredDuringSchedulingIgnoredDuringExecution") or {})
+    terms = affinity.get("nodeSelectorTerms") or []
+    if any(labels.get(k) != v for k, v in (spec.get("nodeSelector") or {}).items()) or (terms and not any(_term_matches(t, labels) for t in terms)):
+        return ["node(s) didn't match Pod's node affinity/selector"]
+    allocatable = (node.get("status") or {}).get("allocatable") or {}
+    others = [p for p in api.store.items("", "pods") if p["spec"].get("nodeName") == node["metadata"]["name"]
+              and (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed") and p["metadata"].get("uid") != pod["metadata"].get("uid")]
+    if "pods" in allocatable and len(others) + 1 > quantity(allocatable["pods"]):
+        return ["Too many pods"]
+    wanted, used = pod_requests(spec), {"cpu": 0.0, "memory": 0.0}
+    for other in others:
+        for key, value in pod_requests(other["spec"]).items():
+            used[key] += value
+    return [f"Insufficient {key}" for key in ("cpu", "memory")
+            if key in allocatable and wanted[key] and used[key] + wanted[key] > quantity(allocatable[key])]
+
+
+def schedule(api, pod):
+    """(node name, None) for the first Node that fits the pod, or (None, the scheduler's FailedScheduling message).
+
+    Without any Node object (an emulator no fake ``minikube start`` registered a node in) pods go to ``minikube``."""
+    nodes = api.store.items("", "nodes")
+    if not nodes:
+        return DEFAULT_NODE, None
+    counts = {}
+    for node in nodes:
+        refusal = _node_refusal(api, pod, node)
+        if not refusal:
+            return node["metadata"]["name"], None
+        for reason in refusal:
+            counts[reason] = counts.get(reason, 0) + 1
+    total = len(nodes)
+    reasons = ", ".join(f"{n} {reason}" for reason, n in sorted(counts.items()))
+    resource = any(r.startswith("Insufficient") or r == "Too many pods" for r in counts)
+    preemption = "No preemption victims found for incoming pod" if resource else "Preemption is not helpful for scheduling"
+    return None, f"0/{total} nodes are available: {reasons}. preemption: 0/{total} nodes are available: {total} {preemption}."
+
+
+def _pending(api, pod, message):
+    conditions_now = [{"type": "PodScheduled", "status": "False", "lastProbeTime": None,
+                       "lastTransitionTime": ((pod.get("status") or {}).get("conditions") or [{}])[0].get("lastTransitionTime") or _now(),
+                       "reason": "Unschedulable", "message": message}]
+    status = {"phase": "Pending", "conditions": conditions_now,
+              "qosClass": "Burstable" if any(c.get("resources") for c in pod["spec"]["containers"]) else "BestEffort"}
+    if pod.get("status") != status:
+        new = copy.deepcopy(pod)
+        new["status"] = status
+        api.internal_write("", "pods", new)
+
+
 def reconcile_pod(api, namespace, name):
     pod = api.find("", "pods", namespace, name)
-    if pod is None or pod.get("status", {}).get("phase"):
+    if pod is None:
+        return
+    if not pod["spec"].get("nodeName"):
+        node, why = schedule(api, pod)
+        if node is None:
+            _pending(api, pod, why)
+            return
+        pod = copy.deepcopy(pod)
+        pod["spec"]["nodeName"] = node
+        pod["status"] = {}
+    elif pod.get("status", {}).get("phase"):
         return
     started = _now()
     completes = (controller_of(pod) or {}).get("kind") == "Job"
@@ -437,6 +579,9 @@ def reconcile_deployment(api, namespace, name):
     rs_name = f"{name}-{pod_hash}"
     owned = api.children(dep, "apps", "replicasets")
     current = next((rs for rs in owned if rs["metadata"]["name"] == rs_name), None)
+    if spec.get("paused") is True:
+        _paused_deployment(api, dep, owned, current)
+        return
     known = [int(o["metadata"].get("annotations", {}).get(REVISION_ANNOTATION, "0")) for o in owned + [dep]]
     for rs in owned:
         if rs is not current:
@@ -477,6 +622,33 @@ def reconcile_deployment(api, namespace, name):
          "message": "Deployment has minimum availability." if available >= replicas else "Deployment does not have minimum availability."},
         {"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable" if done else "ReplicaSetUpdated",
          "message": f'ReplicaSet "{rs_name}" has successfully progressed.' if done else f'ReplicaSet "{rs_name}" is progressing.'},
+    ] + [c for c in rs_status.get("conditions") or [] if c["type"] == "ReplicaFailure"], update_time=True)
+    _set_status(api, "apps", "deployments", dep, status)
+
+
+def _paused_deployment(api, dep, owned, current):
+    """A paused Deployment rolls nothing out (no new ReplicaSet, old ones kept) but still scales its newest ReplicaSet."""
+    replicas = dep["spec"].get("replicas", 1)
+    newest = current or max(owned, key=lambda rs: int(rs["metadata"].get("annotations", {}).get(REVISION_ANNOTATION, "0")), default=None)
+    if newest is not None and newest["spec"].get("replicas") != replicas:
+        new = copy.deepcopy(newest)
+        new["spec"]["replicas"] = replicas
+        new["metadata"]["annotations"]["deployment.kubernetes.io/desired-replicas"] = str(replicas)
+        api.internal_write("apps", "replicasets", new)  # its reconcile runs next, then this Deployment's again
+    owned = api.children(dep, "apps", "replicasets")
+    statuses = [rs.get("status") or {} for rs in owned]
+    total = sum(st.get("replicas", 0) for st in statuses)
+    available = sum(st.get("availableReplicas", 0) for st in statuses)
+    updated = ((api.find("apps", "replicasets", dep["metadata"]["namespace"], current["metadata"]["name"]) or {}).get("status") or {}).get(
+        "replicas", 0) if current else 0
+    status = _drop_zero({"observedGeneration": dep["metadata"]["generation"], "replicas": total, "updatedReplicas": updated,
+                         "readyReplicas": sum(st.get("readyReplicas", 0) for st in statuses), "availableReplicas": available,
+                         "unavailableReplicas": max(replicas - available, 0)})
+    status["conditions"] = conditions((dep.get("status") or {}).get("conditions"), [
+        {"type": "Available", "status": "True" if available >= replicas else "False",
+         "reason": "MinimumReplicasAvailable" if available >= replicas else "MinimumReplicasUnavailable",
+         "message": "Deployment has minimum availability." if available >= replicas else "Deployment does not have minimum availability."},
+        {"type": "Progressing", "status": "Unknown", "reason": "DeploymentPaused", "message": "Deployment is paused"},
     ], update_time=True)
     _set_status(api, "apps", "deployments", dep, status)
 
@@ -487,15 +659,22 @@ def reconcile_replicaset(api, namespace, name):
         return
     replicas = rs["spec"].get("replicas", 1)
     pods = api.children(rs, "", "pods")
+    failure = None
     for _missing in range(replicas - len(pods)):
-        api.internal_create("", "pods", _pod_from_template(rs["spec"]["template"], rs))
+        failure = _create_pod(api, _pod_from_template(rs["spec"]["template"], rs))
+        if failure:
+            break
     for pod in sorted(pods, key=lambda p: p["metadata"]["creationTimestamp"], reverse=True)[:max(len(pods) - replicas, 0)]:
         api.internal_delete("", "pods", pod)
     pods = api.children(rs, "", "pods")
     ready = sum(pod_ready(p) for p in pods)
     status = {"replicas": len(pods), "fullyLabeledReplicas": len(pods), "readyReplicas": ready,
               "availableReplicas": ready, "observedGeneration": rs["metadata"]["generation"]}
-    _set_status(api, "apps", "replicasets", rs, {k: v for k, v in status.items() if v or k == "replicas"})
+    status = {k: v for k, v in status.items() if v or k == "replicas"}
+    if failure:
+        status["conditions"] = conditions((rs.get("status") or {}).get("conditions"), [
+            {"type": "ReplicaFailure", "status": "True", "reason": "FailedCreate", "message": failure}])
+    _set_status(api, "apps", "replicasets", rs, status)
 
 
 def reconcile_statefulset(api, namespace, name):
@@ -528,7 +707,8 @@ def reconcile_statefulset(api, namespace, name):
             for claim in spec.get("volumeClaimTemplates") or []:
                 pod["spec"].setdefault("volumes", []).append(
                     {"name": claim["metadata"]["name"], "persistentVolumeClaim": {"claimName": f"{claim['metadata']['name']}-{pod_name}"}})
-            api.internal_create("", "pods", pod)
+            if _create_pod(api, pod):
+                break  # OrderedReady: the next ordinal waits for this one
     pods = api.children(sts, "", "pods")
     ready = sum(pod_ready(p) for p in pods)
     updated = sum(p["metadata"]["labels"].get("controller-revision-hash") == revision for p in pods)
@@ -538,11 +718,25 @@ def reconcile_statefulset(api, namespace, name):
     _set_status(api, "apps", "statefulsets", sts, status)
 
 
+DAEMON_TOLERATIONS = [{"key": f"node.kubernetes.io/{key}", "operator": "Exists", "effect": effect} for key, effect in (
+    ("not-ready", "NoExecute"), ("unreachable", "NoExecute"), ("disk-pressure", "NoSchedule"), ("memory-pressure", "NoSchedule"),
+    ("pid-pressure", "NoSchedule"), ("unschedulable", "NoSchedule"))]
+
+
+def _daemon_fits(api, ds, node):
+    """Whether the DaemonSet wants a pod on ``node``: its selector, affinity and taints; resources do not count."""
+    spec = copy.deepcopy((ds["spec"].get("template") or {}).get("spec") or {})
+    spec["tolerations"] = (spec.get("tolerations") or []) + DAEMON_TOLERATIONS
+    refusal = _node_refusal(api, {"metadata": {}, "spec": spec}, node)
+    return all(r.startswith("Insufficient") or r == "Too many pods" for r in refusal)
+
+
 def reconcile_daemonset(api, namespace, name):
     ds = api.find("apps", "daemonsets", namespace, name)
     if ds is None:
         return
-    nodes = [n["metadata"]["name"] for n in api.store.items("", "nodes")] or [DEFAULT_NODE]
+    nodes = [n["metadata"]["name"] for n in api.store.items("", "nodes") if _daemon_fits(api, ds, n)] \
+        if api.store.items("", "nodes") else [DEFAULT_NODE]
     revision = template_hash(ds["spec"]["template"])
     by_node = {}
     for pod in api.children(ds, "", "pods"):
@@ -555,7 +749,7 @@ def reconcile_daemonset(api, namespace, name):
         if node not in by_node:
             pod = _pod_from_template(ds["spec"]["template"], ds, extra_labels={"controller-revision-hash": revision, "pod-template-generation": "1"})
             pod["spec"]["nodeName"] = node
-            api.internal_create("", "pods", pod)
+            _create_pod(api, pod)
     pods = api.children(ds, "", "pods")
     ready = sum(pod_ready(p) for p in pods)
     status = {"currentNumberScheduled": len(pods), "desiredNumberScheduled": len(nodes), "numberMisscheduled": 0,
@@ -576,7 +770,8 @@ def reconcile_job(api, namespace, name):
     completions = job["spec"].get("completions", 1)
     pods = api.children(job, "", "pods")
     for _missing in range(completions - len(pods)):
-        api.internal_create("", "pods", _pod_from_template(job["spec"]["template"], job))
+        if _create_pod(api, _pod_from_template(job["spec"]["template"], job)):
+            break
     pods = api.children(job, "", "pods")
     succeeded = sum(p.get("status", {}).get("phase") == "Succeeded" for p in pods)
     status.setdefault("startTime", _now())
@@ -612,10 +807,24 @@ def reconcile_crd(api, namespace, name):
     _set_status(api, "apiextensions.k8s.io", "customresourcedefinitions", crd, status)
 
 
+ROOT_CA_CONFIGMAP = "kube-root-ca.crt"
+ROOT_CA_DESCRIPTION = ("Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the "
+                       "internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters.")
+
+
 def reconcile_namespace(api, namespace, name):
+    """The ServiceAccount controller's ``default`` ServiceAccount and the root CA publisher's ``kube-root-ca.crt``."""
     del namespace
-    if api.find("", "namespaces", "", name) is not None and api.find("", "serviceaccounts", name, "default") is None:
+    namespace_obj = api.find("", "namespaces", "", name)
+    if namespace_obj is None or namespace_obj["metadata"].get("deletionTimestamp"):
+        return
+    if api.find("", "serviceaccounts", name, "default") is None:
         api.internal_create("", "serviceaccounts", {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default", "namespace": name}})
+    if api.find("", "configmaps", name, ROOT_CA_CONFIGMAP) is None:
+        api.internal_create("", "configmaps", {
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": ROOT_CA_CONFIGMAP, "namespace": name, "annotations": {"kubernetes.io/description": ROOT_CA_DESCRIPTION}},
+            "data": {"ca.crt": cluster_ca_pem()}})
 
 
 def reconcile_pvc(api, namespace, name):
