@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.tools.validate_render import check_object, project_kubernetes_version, schema_version
+from tests.tools.validate_render import check_object, istio_release_dir, project_kubernetes_version, schema_version
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -45,11 +45,12 @@ def run_role(tmp: Path, role: str, entry: str, extra: dict | None = None) -> sub
 def strict_schema_problems(rendered: dict[str, Path]) -> list[str]:
     """Every problem the project's strict validation finds in the rendered directories' objects."""
     version = schema_version(project_kubernetes_version())
+    release = istio_release_dir()
     problems = []
     for directory in rendered.values():
         for path in sorted(directory.iterdir()):
             for obj in load(path):
-                _judge, found = check_object(obj, version)
+                _judge, found = check_object(obj, version, release)
                 problems.extend(f"{directory.name}/{path.name} {obj['kind']} {obj['metadata']['name']}: {p}" for p in found)
     return problems
 
