@@ -158,3 +158,86 @@ def test_without_a_stand_in_commands_exit_126(harness):
     harness.client.create(pod("client", namespace, [("curl", CURL_IMAGE)]))
     out, err, code, _ = run(harness, namespace, "client", "curl", ["echo", "hi"])
     assert (out, code) == ("", 126) and "no data-plane stand-in" in err
+
+
+# -- A failed exec in a scenario's measurement (roles/routing/tasks/exec.yml) --------------------------------------
+EXEC_PLAY = """
+- name: Run one measuring command the way the scenario roles do
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Run it.
+      ansible.builtin.include_role:
+        name: istiolab.mesh.routing
+        tasks_from: exec.yml
+      vars:
+        routing_namespace: {namespace}
+        routing_istio_namespace: {namespace}
+        routing_kube_context: ""
+        __routing_exec:
+          namespace: {namespace}
+          pod: "{pod}"
+          pods: app=client
+          container: {container}
+          command: "{command}"
+          register: measured
+    - name: Show it.
+      ansible.builtin.debug:
+        msg: "MEASURED {{{{ measured.stdout }}}}"
+"""
+SCENARIO_LABELS = {"app.kubernetes.io/managed-by": "istiolab.mesh", "istiolab.mesh/scenario": "mirror"}
+
+
+@pytest.fixture
+def scenario(mesh):
+    harness, namespace, _plane = mesh
+    for crd in fake_istioctl.CRDS:
+        harness.client.apply(fake_istioctl._crd(*crd))  # pylint: disable=protected-access
+    service = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "httpbin", "namespace": namespace, "labels": SCENARIO_LABELS},
+               "spec": {"selector": {"app": "httpbin"}, "ports": [{"port": 8000}]}}
+    route = {"apiVersion": "networking.istio.io/v1", "kind": "VirtualService",
+             "metadata": {"name": "httpbin", "namespace": namespace, "labels": SCENARIO_LABELS},
+             "spec": {"hosts": ["httpbin"], "http": [{"route": [{"destination": {"host": "httpbin", "subset": "v1"}}]}]}}
+    for obj in (service, route):
+        harness.client.create(obj)
+    return harness, namespace
+
+
+def play_exec(harness, tmp_path, namespace, pod, container, command):
+    path = tmp_path / "exec.yml"
+    path.write_text(EXEC_PLAY.format(namespace=namespace, pod=pod, container=container, command=command))
+    result = harness.playbook(path, check=False)
+    return result.returncode, " ".join((result.stdout + result.stderr).split())
+
+
+def scenario_objects(harness, namespace):
+    return [o["metadata"]["name"] for path in (f"/api/v1/namespaces/{namespace}/services",
+                                               f"/apis/networking.istio.io/v1/namespaces/{namespace}/virtualservices")
+            for o in harness.client.list(path, label_selector="istiolab.mesh/scenario")]
+
+
+def test_a_good_exec_keeps_the_result_and_the_objects(scenario, tmp_path):
+    harness, namespace = scenario
+    code, output = play_exec(harness, tmp_path, namespace, "client", "curl", "echo measured-ok")
+    assert code == 0, output
+    assert "MEASURED measured-ok" in output
+    assert scenario_objects(harness, namespace) == ["httpbin", "httpbin"]
+
+
+@pytest.mark.parametrize("pod, container, command, expected", [
+    ("ghost", "curl", "echo hi", ["Cannot run 'echo hi' in pod {ns}/ghost, container curl: pods \"ghost\" not found"]),
+    ("client", "nope", "echo hi", ["Cannot run 'echo hi' in pod {ns}/client, container nope: container nope is not valid for pod client"]),
+    ("client", "curl", "sh -c 'echo partial; nosuch'", ["'sh -c 'echo partial; nosuch'' in pod {ns}/client, container curl exited 127: "
+                                                        "sh: nosuch: not found"]),
+    ("", "curl", "echo hi", ["No Running pod of app=client in {ns} to run 'echo hi' in (container curl)"]),
+], ids=["pod-missing", "container-missing", "command-fails", "no-pod-found"])
+def test_a_failed_exec_names_pod_container_and_command_and_removes_the_scenario(scenario, tmp_path, pod, container, command, expected):
+    harness, namespace = scenario
+    code, output = play_exec(harness, tmp_path, namespace, pod, container, command)
+    assert code != 0
+    for fragment in expected:
+        assert fragment.format(ns=namespace) in output, output[-3000:]
+    assert "The objects of the scenarios were removed" in output
+    assert "Handshake status" not in output.split("Fail, naming the pod")[-1]
+    assert "Traceback" not in output
+    assert scenario_objects(harness, namespace) == []
