@@ -17,6 +17,10 @@ applied by a role shows on the next request). What it emulates, and what it does
 * A request with ``Host: httpbin[:8000]`` is a call from inside the mesh to httpbin: routed by the ``httpbin``
   VirtualService, copied by its ``mirror``, answered by ``/hostname`` etc., and logged as one line per
   request in the answering pod's log (``kubectl logs``), as go-httpbin does.
+* ``POST /_dataplane/exec``: a command the emulator's ``pods/exec`` runs in a pod (:class:`Exec`), answered as
+  the container's tool would (curl, ``fortio load`` with its report on stderr, ``pilot-agent request GET stats``),
+  with its stdout, stderr and exit code. The gateway judges the TCP peer (Istio's default of 0 trusted
+  X-Forwarded-For hops): the connection's source, or for a curl exec'd in a pod, that pod's address.
 
 Command line (from the checkout, with the harness up)::
 
