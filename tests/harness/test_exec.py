@@ -241,3 +241,43 @@ def test_a_failed_exec_names_pod_container_and_command_and_removes_the_scenario(
     assert "Handshake status" not in output.split("Fail, naming the pod")[-1]
     assert "Traceback" not in output
     assert scenario_objects(harness, namespace) == []
+
+
+# -- circuit_breaking measured offline (issue 10, defect 1: fortio's report is on stderr) --------------------------
+CB_PLAY = """
+- name: Play circuit_breaking against the offline cluster
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Play it.
+      ansible.builtin.include_role:
+        name: istiolab.mesh.resilience
+        tasks_from: circuit_breaking
+      vars:
+        resilience_namespace: {namespace}
+        resilience_istio_namespace: {namespace}
+        resilience_settle_seconds: 0
+        resilience_replay_proven: false
+        routing_kube_context: ""
+    - name: Write the verdict down.
+      ansible.builtin.copy:
+        content: "{{{{ routing_scenario_results.circuit_breaking | to_json }}}}"
+        dest: {out}
+        mode: "0600"
+"""
+
+
+def test_circuit_breaking_is_measured_from_fortios_stderr(harness, tmp_path):
+    namespace = "cb-" + uuid.uuid4().hex[:8]
+    for crd in fake_istioctl.CRDS:
+        harness.client.apply(fake_istioctl._crd(*crd))  # pylint: disable=protected-access
+    harness.client.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace, "labels": {"istio-injection": "enabled"}}})
+    path = tmp_path / "cb.yml"
+    path.write_text(CB_PLAY.format(namespace=namespace, out=tmp_path / "verdict.json"))
+    with DataPlane(harness.client, namespace=namespace):
+        result = harness.playbook(path, check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-4000:]
+    verdict = json.loads((tmp_path / "verdict.json").read_text())
+    assert verdict["passed"] is True, verdict
+    assert verdict["codes"] == {"200": 20, "503": 10} and verdict["overflow"] == 10, verdict
