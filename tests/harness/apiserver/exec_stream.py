@@ -113,7 +113,9 @@ def serve(handler, pod, backend):
     if not command:
         raise ApiError(400, "BadRequest", "you must specify at least 1 command")
     if not wants_upgrade(handler.headers):
-        raise ApiError(400, "BadRequest", "Upgrade request required")
+        upgrade = handler.headers.get("Upgrade", "")
+        raise ApiError(400, "BadRequest", "Upgrade request required" if not upgrade else
+                       "the harness serves pods/exec over WebSocket only, not %s" % upgrade)
     offered = [p.strip() for p in handler.headers.get("Sec-WebSocket-Protocol", "").split(",") if p.strip()]
     chosen = next((p for p in SUBPROTOCOLS if p in offered), None)
     key = handler.headers.get("Sec-WebSocket-Key", "")
