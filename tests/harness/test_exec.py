@@ -259,6 +259,7 @@ CB_PLAY = """
         resilience_settle_seconds: 0
         resilience_replay_proven: false
         routing_kube_context: ""
+        routing_artifacts_dir: {artifacts}
     - name: Write the verdict down.
       ansible.builtin.copy:
         content: "{{{{ routing_scenario_results.circuit_breaking | to_json }}}}"
@@ -273,7 +274,7 @@ def test_circuit_breaking_is_measured_from_fortios_stderr(harness, tmp_path):
         harness.client.apply(fake_istioctl._crd(*crd))  # pylint: disable=protected-access
     harness.client.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace, "labels": {"istio-injection": "enabled"}}})
     path = tmp_path / "cb.yml"
-    path.write_text(CB_PLAY.format(namespace=namespace, out=tmp_path / "verdict.json"))
+    path.write_text(CB_PLAY.format(namespace=namespace, out=tmp_path / "verdict.json", artifacts=tmp_path / "artifacts"))
     with DataPlane(harness.client, namespace=namespace):
         result = harness.playbook(path, check=False)
     output = result.stdout + result.stderr
