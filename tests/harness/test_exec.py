@@ -4,6 +4,8 @@ by the data-plane stand-in the way the exec'd tools answer: stdout/stderr split 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import uuid
 
 import pytest
@@ -12,6 +14,8 @@ from kubernetes import client as k8s_client, config as k8s_config
 from kubernetes.stream import stream
 
 from tests.harness import fake_istioctl
+from tests.harness.apiserver import lifecycle
+from tests.harness.fixtures import VENV_BIN
 from tests.harness.dataplane import DataPlane
 
 CURL_IMAGE = "docker.io/curlimages/curl:8.11.1"
@@ -282,3 +286,64 @@ def test_circuit_breaking_is_measured_from_fortios_stderr(harness, tmp_path):
     verdict = json.loads((tmp_path / "verdict.json").read_text())
     assert verdict["passed"] is True, verdict
     assert verdict["codes"] == {"200": 20, "503": 10} and verdict["overflow"] == 10, verdict
+
+
+# -- access_control measured offline on a host without `ip` (issue 10, defect 4) ----------------------------------
+AC_PLAY = """
+- name: Play access_control against the offline cluster
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Play it.
+      ansible.builtin.include_role:
+        name: istiolab.mesh.policy
+        tasks_from: access_control
+      vars:
+        policy_namespace: {namespace}
+        policy_istio_namespace: {namespace}
+        policy_settle_seconds: 0
+        policy_replay_proven: false
+        routing_gateway_url: {url}
+        routing_kube_context: ""
+        routing_artifacts_dir: {artifacts}
+    - name: Write the verdict down.
+      ansible.builtin.copy:
+        content: "{{{{ routing_scenario_results.access_control | to_json }}}}"
+        dest: {out}
+        mode: "0600"
+"""
+
+
+def path_without_ip(tmp_path):
+    """A PATH like this machine's without the `ip` command, as on macOS: every other tool of /usr/bin is linked."""
+    directory = tmp_path / "bin-without-ip"
+    directory.mkdir()
+    for tool in os.listdir("/usr/bin"):
+        if tool != "ip":
+            os.symlink(os.path.join("/usr/bin", tool), directory / tool)
+    return str(directory)
+
+
+def test_access_control_is_measured_without_ip_from_both_sources(harness, tmp_path):
+    namespace = "ac-" + uuid.uuid4().hex[:8]
+    for crd in fake_istioctl.CRDS:
+        harness.client.apply(fake_istioctl._crd(*crd))  # pylint: disable=protected-access
+    harness.client.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace, "labels": {"istio-injection": "enabled"}}})
+    harness.client.create({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "istio-ingressgateway", "namespace": namespace},
+                           "spec": {"type": "NodePort", "selector": {"istio": "ingressgateway"}, "ports": [{"name": "http2", "port": 80}]}})
+    with DataPlane(harness.client, namespace=namespace, gateway_namespace=namespace) as plane:
+        path = tmp_path / "ac.yml"
+        path.write_text(AC_PLAY.format(namespace=namespace, url=plane.url, out=tmp_path / "verdict.json", artifacts=tmp_path / "artifacts"))
+        bin_dirs = [d for d in harness.env["PATH"].split(os.pathsep) if d and not d.startswith(("/usr", "/bin", "/sbin"))]
+        env_path = os.pathsep.join(bin_dirs + [path_without_ip(tmp_path)])
+        env = dict(harness.env, PATH=env_path, ANSIBLE_CONFIG=os.path.join(lifecycle.REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+        result = subprocess.run([os.path.join(VENV_BIN, "ansible-playbook"), str(path)], env=env, cwd=lifecycle.REPO,
+                                capture_output=True, text=True, timeout=300, check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-4000:]
+    verdict = json.loads((tmp_path / "verdict.json").read_text())
+    assert verdict["passed"] is True, verdict
+    assert verdict["sources"]["control node"]["address"] == "127.0.0.1"
+    assert verdict["sources"]["control node"]["status"] in (200, "200")
+    assert verdict["sources"]["mesh client"]["status"] in (403, "403")
+    assert verdict["status"]["mesh client"] == ["403"] * 10
