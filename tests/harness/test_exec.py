@@ -347,3 +347,45 @@ def test_access_control_is_measured_without_ip_from_both_sources(harness, tmp_pa
     assert verdict["sources"]["control node"]["status"] in (200, "200")
     assert verdict["sources"]["mesh client"]["status"] in (403, "403")
     assert verdict["status"]["mesh client"] == ["403"] * 10
+
+
+# -- mirror measured offline: curl in the client pod, the copies counted in httpbin v2's log ----------------------
+MIRROR_PLAY = """
+- name: Play mirror against the offline cluster
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Play it.
+      ansible.builtin.include_role:
+        name: istiolab.mesh.routing
+        tasks_from: mirror
+      vars:
+        routing_namespace: {namespace}
+        routing_istio_namespace: {namespace}
+        routing_settle_seconds: 0
+        routing_replay_proven: false
+        routing_gateway_url: {url}
+        routing_kube_context: ""
+        routing_artifacts_dir: {artifacts}
+    - name: Write the verdict down.
+      ansible.builtin.copy:
+        content: "{{{{ routing_scenario_results.mirror | to_json }}}}"
+        dest: {out}
+        mode: "0600"
+"""
+
+
+def test_mirror_is_measured_from_the_client_pod_and_httpbins_logs(harness, tmp_path):
+    namespace = "mirror-" + uuid.uuid4().hex[:8]
+    for crd in fake_istioctl.CRDS:
+        harness.client.apply(fake_istioctl._crd(*crd))  # pylint: disable=protected-access
+    harness.client.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace, "labels": {"istio-injection": "enabled"}}})
+    with DataPlane(harness.client, namespace=namespace, gateway_namespace=namespace) as plane:
+        path = tmp_path / "mirror.yml"
+        path.write_text(MIRROR_PLAY.format(namespace=namespace, url=plane.url, out=tmp_path / "verdict.json", artifacts=tmp_path / "artifacts"))
+        result = harness.playbook(path, check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-4000:]
+    verdict = json.loads((tmp_path / "verdict.json").read_text())
+    assert verdict["passed"] is True, verdict
+    assert verdict["answers"] == {"v1": 20, "v2": 0} and verdict["logged"] == {"v1": 20, "v2": 20}, verdict
