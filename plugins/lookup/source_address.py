@@ -57,14 +57,14 @@ def source_address(host, port=80):
     try:
         family, _type, _proto, _name, address = socket.getaddrinfo(host, port, 0, socket.SOCK_DGRAM)[0]
     except (socket.gaierror, UnicodeError) as exc:
-        raise AnsibleLookupError("cannot resolve %r to find the control node's address on its route to it: %s" % (host, exc))
+        raise AnsibleLookupError("cannot resolve %r to find the control node's address on its route to it: %s" % (host, exc)) from exc
     probe = socket.socket(family, socket.SOCK_DGRAM)
     try:
         probe.connect(address)
         return probe.getsockname()[0]
     except OSError as exc:
         raise AnsibleLookupError("the control node has no route to %s (%s): %s; check its network, or set the address "
-                                 "the gateway sees yourself" % (host, address[0], exc))
+                                 "the gateway sees yourself" % (host, address[0], exc)) from exc
     finally:
         probe.close()
 
