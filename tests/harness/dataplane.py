@@ -582,7 +582,8 @@ class Exec:
         version = next((image.rsplit(":", 1)[-1] for image in (self.request.get("images") or {}).values() if "fortio/fortio" in image), "1.69.4")
         per = calls // concurrency
         lines = ["Fortio %s running at %s queries per second, 2->2 procs, for %d calls: %s" % (version, options["-qps"], calls, url),
-                 "Starting at max qps with %d thread(s) [gomax 2] for exactly %d calls (%d per thread + %d)" % (concurrency, calls, per, calls - per * concurrency),
+                 "Starting at max qps with %d thread(s) [gomax 2] for exactly %d calls (%d per thread + %d)"
+                 % (concurrency, calls, per, calls - per * concurrency),
                  "Ended after 71.05365ms : %d calls. qps=%.2f" % (calls, calls / 0.07105365),
                  "IP addresses distribution:", "10.96.94.152:8000: %d" % concurrency]
         for code, count in ((200, admitted_ok), (503, refused)):
