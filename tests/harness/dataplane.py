@@ -600,7 +600,7 @@ class Exec:
         more; a request beyond both is refused at once (upstream_rq_pending_overflow).
         """
         pool = {}
-        for rule in self.routing._items(NETWORKING % (self.namespace, "destinationrules")):
+        for rule in self.routing._items(NETWORKING % (self.namespace, "destinationrules")):  # pylint: disable=protected-access
             spec = rule.get("spec") or {}
             if self.routing.is_host("httpbin", spec.get("host", "")):
                 pool = (spec.get("trafficPolicy") or {}).get("connectionPool") or {}
