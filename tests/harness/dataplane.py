@@ -17,6 +17,10 @@ applied by a role shows on the next request). What it emulates, and what it does
 * A request with ``Host: httpbin[:8000]`` is a call from inside the mesh to httpbin: routed by the ``httpbin``
   VirtualService, copied by its ``mirror``, answered by ``/hostname`` etc., and logged as one line per
   request in the answering pod's log (``kubectl logs``), as go-httpbin does.
+* ``POST /_dataplane/exec``: a command the emulator's ``pods/exec`` runs in a pod (:class:`Exec`), answered as
+  the container's tool would (curl, ``fortio load`` with its report on stderr, ``pilot-agent request GET stats``),
+  with its stdout, stderr and exit code. The gateway judges the TCP peer (Istio's default of 0 trusted
+  X-Forwarded-For hops): the connection's source, or for a curl exec'd in a pod, that pod's address.
 
 Command line (from the checkout, with the harness up)::
 
@@ -30,6 +34,7 @@ running stand-in whose settings differ. In pytest use :class:`DataPlane`.
 import argparse
 import datetime
 import html
+import http.client
 import http.server
 import ipaddress
 import itertools
@@ -37,16 +42,22 @@ import json
 import os
 import re
 import secrets
+import shlex
 import sys
 import threading
 import time
 import urllib.parse
 
+from tests.harness.client import HarnessError
 from tests.harness.loopback import BackgroundServer
 from tests.harness.fake_release import harness_dir, serve_until_terminated, start_background, stop_background
 
 STATE_NAME = "dataplane"
 HEALTH_PATH = "/_dataplane/healthz"
+EXEC_PATH = "/_dataplane/exec"
+# Set only on the stand-in's requests to itself for a command exec'd in a pod: the pod's address, the TCP peer
+# a gateway would see for that request. Requests from outside carry their real peer (client_address).
+PEER_HEADER = "X-Dataplane-Pod-Peer"
 # Versions a service has when the emulator holds no pods of it (Bookinfo's own Deployments).
 DEFAULT_VERSIONS = {"reviews": ("v1", "v2", "v3")}
 STARS = {"v2": "text-black-500", "v3": "text-red-500"}
@@ -381,6 +392,251 @@ def httpbin_log_line(status, method, uri, size, user_agent, client):
         datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"), status, method, uri, size, user_agent, client)
 
 
+# -- Commands exec'd in pods (pods/exec of the emulator) -----------------------------------------------
+SHELLS = ("sh", "/bin/sh", "bash", "/bin/bash", "ash", "/bin/ash")
+# What each image has on its PATH: curlimages/curl is Alpine with busybox, fortio/fortio and go-httpbin are
+# a single static binary with no shell, Istio's proxyv2 is Ubuntu with pilot-agent and envoy.
+BUSYBOX = {"sh", "echo", "seq", "true", "false", "cat", "hostname"}
+TOOLS = (("curlimages/curl", BUSYBOX | {"curl"}), ("fortio/fortio", {"fortio"}), ("go-httpbin", {"go-httpbin"}),
+         ("istio/proxyv2", BUSYBOX | {"pilot-agent", "envoy", "curl"}))
+FOR_SEQ = re.compile(r"^\s*for\s+(\w+)\s+in\s+\$\(seq\s+(\d+)\)\s*;\s*do\s+(.*?);?\s*done\s*$", re.S)
+UNLIMITED = 2 ** 32 - 1
+OVERFLOW_STAT = "upstream_rq_pending_overflow"
+
+
+def _split_top(script, separators=";\n"):
+    """A shell script's commands, split at separators outside quotes."""
+    parts, current, quote = [], "", None
+    for char in script:
+        if quote:
+            quote = None if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char in separators:
+            parts.append(current)
+            current = ""
+            continue
+        current += char
+    parts.append(current)
+    return [p.strip() for p in parts if p.strip()]
+
+
+class Exec:
+    """One command run in a pod's container, answered as the container's own tool would: ``{stdout, stderr, code}``.
+
+    Emulated: ``sh -c`` with ``;``-separated commands and ``for VAR in $(seq N); do ...; done``; ``echo``;
+    ``curl [-s] [-S] [-o FILE] [-w FMT] [-H H] URL`` to httpbin or the ingress gateway's Service (the gateway
+    sees the pod's address as the TCP peer); ``fortio load`` (its report on stderr, as fortio writes it), whose
+    503s follow the connection pool of the stored DestinationRule; ``pilot-agent request GET stats`` (stdout).
+    Anything else exits 127 with a shell's message on stderr.
+    """
+
+    stats = {}  # (namespace, pod) -> {stat name: value}, the pod proxy's counters since the stand-in started
+    stats_lock = threading.Lock()
+
+    def __init__(self, routing, port, request):
+        self.routing, self.port, self.request = routing, port, request
+        self.namespace = request.get("namespace") or routing.namespace
+        self.container = request.get("container", "")
+        image = (request.get("images") or {}).get(self.container, "")
+        self.tools = next((tools for name, tools in TOOLS if name in image), BUSYBOX)
+        self.stdout, self.stderr = [], []
+
+    def run(self):
+        argv = list(self.request.get("command") or [])
+        if argv[:1] and argv[0] in SHELLS and argv[0].rsplit("/", 1)[-1] in self.tools:
+            if argv[1:2] != ["-c"] or len(argv) < 3:
+                code = self._fail("%s: interactive shells are not emulated (give -c SCRIPT)\n" % argv[0], 2)
+            else:
+                code = self._script(argv[2])
+        elif argv[:1] and argv[0] in SHELLS:
+            code = self._fail('exec: "%s": executable file not found in $PATH\n' % argv[0], 127)
+        else:
+            code = self._command(argv, shell=False)
+        return {"stdout": "".join(self.stdout), "stderr": "".join(self.stderr), "code": code}
+
+    def _fail(self, message, code):
+        self.stderr.append(message)
+        return code
+
+    def _script(self, script):
+        loop = FOR_SEQ.match(script)
+        commands, times = (_split_top(loop.group(3)), int(loop.group(2))) if loop else (_split_top(script), 1)
+        code = 0
+        for _turn in range(times):
+            for command in commands:
+                try:
+                    argv = shlex.split(command)
+                except ValueError:
+                    return self._fail("sh: syntax error: unterminated quoted string\n", 2)
+                code = self._command(argv, shell=True)
+        return code
+
+    def _command(self, argv, shell):
+        name = argv[0] if argv else ""
+        if name.rsplit("/", 1)[-1] not in self.tools:
+            if shell:
+                return self._fail("sh: %s: not found\n" % name, 127)
+            return self._fail('exec: "%s": executable file not found in $PATH\n' % name, 127)
+        tool = name.rsplit("/", 1)[-1]
+        if tool == "echo":
+            args = argv[1:]
+            newline = not (args[:1] == ["-n"])
+            self.stdout.append(" ".join(args[0 if newline else 1:]) + ("\n" if newline else ""))
+            return 0
+        if tool in ("true", "false"):
+            return 0 if tool == "true" else 1
+        if tool == "hostname":
+            self.stdout.append(self.request.get("pod", "") + "\n")
+            return 0
+        handler = getattr(self, "_" + tool.replace("-", "_"), None)
+        if handler is None:
+            return self._fail("%s: not emulated by tests/harness/dataplane.py\n" % tool, 126)
+        return handler(argv[1:])
+
+    # -- curl ------------------------------------------------------------------------------------
+    def _resolve(self, host):
+        """What a cluster name leads to: ``"httpbin"``, ``"gateway"`` or None (no such Service)."""
+        parts = host.split(".")
+        namespace = parts[1] if len(parts) > 1 else self.namespace
+        if parts[2:] and parts[2:] not in (["svc"], ["svc", "cluster", "local"]):
+            return None
+        if parts[0] == "httpbin" and namespace == self.routing.namespace:
+            return "httpbin"
+        if namespace == self.routing.gateway_namespace and self.routing.harness.get(
+                "/api/v1/namespaces/%s/services/%s" % (namespace, parts[0])):
+            return "gateway"
+        return None
+
+    def _curl(self, args):
+        silent = show = False
+        output = write_out = None
+        method, headers, url = "GET", {}, None
+        rest = list(args)
+        while rest:
+            arg = rest.pop(0)
+            if arg in ("-o", "--output", "-w", "--write-out", "-H", "--header", "-X", "--request"):
+                if not rest:
+                    return self._fail("curl: option %s: requires parameter\n" % arg, 2)
+                value = rest.pop(0)
+                if arg in ("-o", "--output"):
+                    output = value
+                elif arg in ("-w", "--write-out"):
+                    write_out = value
+                elif arg in ("-H", "--header"):
+                    key, _, header_value = value.partition(":")
+                    headers[key.strip()] = header_value.strip()
+                else:
+                    method = value
+            elif arg.startswith("-") and not arg.startswith("--") and set(arg[1:]) <= set("sSfL"):
+                silent = silent or "s" in arg
+                show = show or "S" in arg
+            elif arg in ("--silent", "--show-error"):
+                silent, show = silent or arg == "--silent", show or arg == "--show-error"
+            elif arg.startswith("-"):
+                return self._fail("curl: option %s: is unknown\n" % arg, 2)
+            else:
+                url = arg
+        if url is None:
+            return self._fail("curl: no URL specified\n", 2)
+        parts = urllib.parse.urlsplit(url if "://" in url else "http://" + url)
+        host = parts.hostname or ""
+        target = self._resolve(host)
+        if target is None:
+            if show or not silent:
+                self.stderr.append("curl: (6) Could not resolve host: %s\n" % host)
+            return 6
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        headers = dict({"Host": parts.netloc, "User-Agent": "curl/8.11.1", "Accept": "*/*",
+                        PEER_HEADER: self.request.get("podIP") or "10.244.0.1"}, **headers)
+        connection.request(method, (parts.path or "/") + ("?" + parts.query if parts.query else ""), headers=headers)
+        answer = connection.getresponse()
+        body = answer.read()
+        connection.close()
+        if output in (None, "-"):
+            self.stdout.append(body.decode("utf-8", "replace"))
+        if write_out is not None:
+            self.stdout.append(write_out.replace("%{http_code}", "%03d" % answer.status).replace("\\n", "\n"))
+        return 0
+
+    # -- fortio -------------------------------------------------------------------------------------
+    def _fortio(self, args):
+        if args[:1] != ["load"]:
+            return self._fail("fortio: only `fortio load` is emulated by tests/harness/dataplane.py\n", 1)
+        options, url, rest = {"-c": "4", "-n": "0", "-qps": "8"}, None, list(args[1:])
+        while rest:
+            arg = rest.pop(0)
+            if arg.startswith("-") and rest:
+                options["-" + arg.lstrip("-")] = rest.pop(0)
+            else:
+                url = arg
+        concurrency, calls = int(options["-c"]), int(options["-n"])
+        if url is None or calls <= 0:
+            return self._fail("fortio: give -n CALLS and a URL (a duration-bound load is not emulated)\n", 1)
+        host = urllib.parse.urlsplit(url).hostname or ""
+        if self._resolve(host) != "httpbin":
+            return self._fail("Unable to lookup '%s' : lookup %s: no such host\nAborting because of error\n" % (host, host), 1)
+        admitted_ok, refused = self._connection_pool(concurrency, calls)
+        fqdn = "httpbin.%s.svc.cluster.local" % self.namespace
+        self._count(fqdn, urllib.parse.urlsplit(url).port or 80, refused)
+        version = next((image.rsplit(":", 1)[-1] for image in (self.request.get("images") or {}).values() if "fortio/fortio" in image), "1.69.4")
+        per = calls // concurrency
+        lines = ["Fortio %s running at %s queries per second, 2->2 procs, for %d calls: %s" % (version, options["-qps"], calls, url),
+                 "Starting at max qps with %d thread(s) [gomax 2] for exactly %d calls (%d per thread + %d)"
+                 % (concurrency, calls, per, calls - per * concurrency),
+                 "Ended after 71.05365ms : %d calls. qps=%.2f" % (calls, calls / 0.07105365),
+                 "IP addresses distribution:", "10.96.94.152:8000: %d" % concurrency]
+        for code, count in ((200, admitted_ok), (503, refused)):
+            if count:
+                lines.append("Code %d : %d (%.1f %%)" % (code, count, 100.0 * count / calls))
+        lines.append("All done %d calls (plus 0 warmup) 5.336 ms avg, %.1f qps" % (calls, calls / 0.07105365))
+        self.stderr.append("\n".join(lines) + "\n")
+        return 0
+
+    def _connection_pool(self, concurrency, calls):
+        """(answered, refused with 503) for calls sent ``concurrency`` at a time, by the stored DestinationRule.
+
+        Envoy admits one request per connection up to maxConnections and queues up to http1MaxPendingRequests
+        more; a request beyond both is refused at once (upstream_rq_pending_overflow).
+        """
+        pool = {}
+        for rule in self.routing._items(NETWORKING % (self.namespace, "destinationrules")):  # pylint: disable=protected-access
+            spec = rule.get("spec") or {}
+            if self.routing.is_host("httpbin", spec.get("host", "")):
+                pool = (spec.get("trafficPolicy") or {}).get("connectionPool") or {}
+        capacity = int((pool.get("tcp") or {}).get("maxConnections", UNLIMITED)) + int(
+            (pool.get("http") or {}).get("http1MaxPendingRequests", UNLIMITED))
+        answered = refused = 0
+        for start in range(0, calls, concurrency):
+            in_flight = min(concurrency, calls - start)
+            answered += min(in_flight, capacity)
+            refused += in_flight - min(in_flight, capacity)
+        return answered, refused
+
+    def _count(self, fqdn, port, refused):
+        key = (self.namespace, self.request.get("pod", ""))
+        with self.stats_lock:
+            counters = self.stats.setdefault(key, {})
+            name = "cluster.outbound|%d||%s.%s" % (port, fqdn, OVERFLOW_STAT)
+            counters[name] = counters.get(name, 0) + refused
+
+    # -- pilot-agent ------------------------------------------------------------------------------
+    def _pilot_agent(self, args):
+        if args[:2] != ["request", "GET"] or len(args) != 3:
+            return self._fail("Error: only `pilot-agent request GET <path>` is emulated by tests/harness/dataplane.py\n", 1)
+        if args[2].lstrip("/").split("?")[0] != "stats":
+            return self._fail("Error: received unexpected status: 404 Not Found\n", 1)
+        config = (self.request.get("annotations") or {}).get("proxy.istio.io/config", "")
+        kept = "cluster.outbound" in config
+        lines = ["server.live: 1", "server.state: 0"]
+        if kept:
+            counters = dict(self.stats.get((self.namespace, self.request.get("pod", "")), {}))
+            counters.setdefault("cluster.outbound|8000||httpbin.%s.svc.cluster.local.%s" % (self.namespace, OVERFLOW_STAT), 0)
+            lines += ["%s: %d" % item for item in sorted(counters.items())]
+        self.stdout.append("\n".join(sorted(lines)) + "\n")
+        return 0
+
+
 class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "istio-envoy"
@@ -413,6 +669,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         try:
             if url.path == HEALTH_PATH:
                 self._send(200, b"ok", content_type="text/plain")
+            elif url.path == EXEC_PATH and self.command == "POST":
+                answer = Exec(self.routing, self.server.server_address[1], json.loads(body)).run()
+                self._send(200, json.dumps(answer).encode(), content_type="application/json")
             elif self.routing.is_host("httpbin", (self.headers.get("Host") or "").split(":")[0]):
                 self._httpbin(url)
             elif self._through_gateway(url):
@@ -429,10 +688,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if limited is not None:
             self._send(429, b"local_rate_limited", headers=limited, content_type="text/plain")
             return False
-        peer = self.client_address[0]
-        # As with numTrustedProxies: 1, the last X-Forwarded-For address is the client's (remoteIpBlocks).
-        forwarded = [a.strip() for a in (self.headers.get("X-Forwarded-For") or "").split(",") if a.strip()]
-        if not self.routing.authorized(peer, forwarded[-1] if forwarded else peer, url.path, self.command):
+        # The TCP peer: the pod's address for a request exec'd in a pod, else the connection's source address.
+        peer = self.headers.get(PEER_HEADER) or self.client_address[0]
+        # Istio's default, 0 trusted proxies (numTrustedProxies): X-Forwarded-For is not trusted, so the remote
+        # address that remoteIpBlocks judge is the TCP peer too.
+        if not self.routing.authorized(peer, peer, url.path, self.command):
             self._send(403, b"RBAC: access denied", content_type="text/plain")
             return False
         return True
@@ -487,7 +747,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def _log_httpbin(self, pod, status, url, size):
         target = url.path + ("?" + url.query if url.query else "")
-        line = httpbin_log_line(status, self.command, target, size, self.headers.get("User-Agent", ""), self.client_address[0])
+        line = httpbin_log_line(status, self.command, target, size, self.headers.get("User-Agent", ""),
+                                self.headers.get(PEER_HEADER) or self.client_address[0])
         self.routing.harness.append_log(self.routing.namespace, pod, "httpbin", [line])
 
 
@@ -500,6 +761,23 @@ class DataPlane(BackgroundServer):
             "routing": Routing(harness, namespace, gateway_namespace), "sessions": {},
             "productpage_timeout": float(productpage_timeout)})
         super().__init__(handler, port)
+        self.harness = harness
+
+    def register(self):
+        """Make the emulator's pods/exec answer through this stand-in (the last one registered answers)."""
+        self.harness.request("POST", "/_harness/exec-backend", {"url": self.url})
+        return self
+
+    def start(self):
+        super().start()
+        return self.register()
+
+    def stop(self):
+        try:
+            self.harness.request("DELETE", "/_harness/exec-backend")
+        except HarnessError:  # the emulator may be gone first; nothing to undo then
+            pass
+        super().stop()
 
 
 def main(argv=None):
@@ -520,7 +798,7 @@ def main(argv=None):
         from tests.harness.client import HarnessClient  # only the served process talks to the emulator
 
         os.environ["MESH_HARNESS_DIR"] = directory
-        plane = DataPlane(HarnessClient.from_env(), args.namespace, productpage_timeout=args.productpage_timeout)
+        plane = DataPlane(HarnessClient.from_env(), args.namespace, productpage_timeout=args.productpage_timeout).register()
         return serve_until_terminated(plane.httpd, args.port_file, plane.url)
     if args.command == "down":
         stop_background(directory, STATE_NAME)

@@ -57,7 +57,7 @@ _ALL = ("all",)
 BUILTINS = (
     _builtin("", "v1", [
         ("namespaces", "Namespace", False, ["ns"], ["status", "finalize"]),
-        ("pods", "Pod", True, ["po"], ["status", "log"], _ALL),
+        ("pods", "Pod", True, ["po"], ["status", "log", "exec"], _ALL),
         ("services", "Service", True, ["svc"], ["status"], _ALL),
         ("configmaps", "ConfigMap", True, ["cm"], []),
         ("secrets", "Secret", True, [], []),
@@ -199,6 +199,8 @@ def api_resource_list(registry: Registry, group: str, version: str):
                 sub_entry.update(group="autoscaling", version="v1", kind="Scale", verbs=["get", "patch", "update"])
             elif sub == "log":
                 sub_entry.update(kind="Pod", verbs=["get"])
+            elif sub == "exec":
+                sub_entry.update(kind="PodExecOptions", verbs=["create", "get"])
             elif sub == "finalize":
                 sub_entry["verbs"] = ["update"]
             else:

@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler
 
 from ..loopback import LoopbackServer
 
-from . import protobuf, resources, tables
+from . import exec_stream, protobuf, resources, tables
 from .api import Api
 from .common import ApiError, bad_request
 from .controllers import scale_of
@@ -85,6 +85,7 @@ class Handler(BaseHTTPRequestHandler):
     server_version = "harness-apiserver"
     api: Api = None
     control: Control = None
+    exec_backend: exec_stream.Backend = None
     token = ""
 
     def log_message(self, format, *args):  # pylint: disable=redefined-builtin
@@ -194,6 +195,9 @@ class Handler(BaseHTTPRequestHandler):
                     raise bad_request(f"/_harness/logs needs {key!r}")
             api.append_log(spec["namespace"], spec["pod"], spec["container"], [str(line) for line in spec["lines"]])
             self._send(200, {"appended": len(spec["lines"])})
+        elif path == "/_harness/exec-backend" and self.command in ("POST", "DELETE"):
+            self.exec_backend.url = spec.get("url") if self.command == "POST" else None
+            self._send(200, {"url": self.exec_backend.url})
         else:
             raise ApiError(404, "NotFound", f"no control endpoint {self.command} {path}")
 
@@ -218,6 +222,9 @@ class Handler(BaseHTTPRequestHandler):
             return
         if rtype.namespaced and namespace is None and name is not None:
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        if subresource == "exec" and self.command in ("GET", "POST"):
+            exec_stream.serve(self, self.api.get(rtype, namespace, name), self.exec_backend)
+            return
         handler = getattr(self, f"_{self.command.lower()}")
         handler(rtype, namespace, name, subresource, params, body)
 
@@ -439,6 +446,7 @@ def serve(directory, port=0):
     """Run the emulator until SIGTERM/SIGINT, announcing itself in DIR/harness.json once it listens."""
     Handler.api = Api()
     Handler.control = Control()
+    Handler.exec_backend = exec_stream.Backend()
     Handler.token = os.environ.get("MESH_HARNESS_TOKEN", "")
     server = LoopbackServer(("127.0.0.1", port), Handler)
     address = f"http://127.0.0.1:{server.server_address[1]}"

@@ -1,6 +1,7 @@
 """The gateway stand-in answers the way the stored Istio objects say: routes, faults, rate limits, RBAC, mirrors."""
 
 import collections
+import http.client
 import json
 import sys
 import re
@@ -40,6 +41,10 @@ class StoredObjects:
 
     def append_log(self, namespace, pod, container, lines):
         self.logs[(namespace, pod, container)].extend(lines)
+
+    def request(self, method, path, body=None):
+        """The stand-in registers itself as the emulator's exec backend; nothing here execs."""
+        assert path == "/_harness/exec-backend", (method, path, body)
 
     def get(self, path):
         base = path.split("?")[0]
@@ -263,18 +268,30 @@ def policy(action, **source):
                      "rules": [{"from": [{"source": source}]}]}}
 
 
-def test_deny_by_remote_ip_answers_403_to_that_source_only(plane, stored):
-    stored.paths[AP_PATH] = [policy("DENY", remoteIpBlocks=["10.244.0.0/16"])]
-    denied = fetch(plane.url, headers={"X-Forwarded-For": "203.0.113.9, 10.244.0.7"})
-    assert (denied.status, denied.body) == (403, "RBAC: access denied")
-    assert fetch(plane.url).status == 200
-    assert fetch(plane.url, headers={"X-Forwarded-For": "10.244.0.7, 192.168.49.1"}).status == 200
+def fetch_from(source, url, headers=None):
+    """The status of GET /productpage sent from the loopback address ``source`` (the TCP peer the gateway sees)."""
+    parts = urllib.parse.urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10, source_address=(source, 0))
+    connection.request("GET", "/productpage", headers=headers or {})
+    status = connection.getresponse().status
+    connection.close()
+    return status
+
+
+def test_deny_by_remote_ip_judges_the_tcp_peer_not_forwarded_for(plane, stored):
+    # Istio's default is 0 trusted proxies: remoteIpBlocks judge the connection's peer, X-Forwarded-For is the client's claim.
+    stored.paths[AP_PATH] = [policy("DENY", remoteIpBlocks=["127.0.0.2/32"])]
+    assert fetch_from("127.0.0.2", plane.url) == 403
+    assert fetch_from("127.0.0.1", plane.url) == 200
+    assert fetch_from("127.0.0.1", plane.url, {"X-Forwarded-For": "127.0.0.2"}) == 200
+    assert fetch_from("127.0.0.2", plane.url, {"X-Forwarded-For": "127.0.0.1"}) == 403
 
 
 def test_allow_list_answers_403_to_every_other_source(plane, stored):
-    stored.paths[AP_PATH] = [policy("ALLOW", remoteIpBlocks=["192.168.0.0/16"])]
-    assert fetch(plane.url).status == 403
-    assert fetch(plane.url, headers={"X-Forwarded-For": "192.168.49.1"}).status == 200
+    stored.paths[AP_PATH] = [policy("ALLOW", remoteIpBlocks=["127.0.0.1/32"])]
+    assert fetch_from("127.0.0.2", plane.url) == 403
+    assert fetch_from("127.0.0.2", plane.url, {"X-Forwarded-For": "127.0.0.1"}) == 403
+    assert fetch_from("127.0.0.1", plane.url) == 200
 
 
 def test_deny_by_peer_ip_block_ignores_forwarded_addresses(plane, stored):
