@@ -1,0 +1,113 @@
+"""The demo on each kind of host the fakes can be (tests/harness host profiles: plain Linux Docker, Docker Desktop on
+macOS and Linux, rootless Docker): how the gateway is reached, which tools preflight asks for, how the cluster is
+sized, and the whole default demo."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import textwrap
+
+import pytest
+
+from tests.harness import fake_docker
+from tests.harness.apiserver.lifecycle import REPO
+from tests.harness.fixtures import VENV_BIN
+
+PROFILE = "hosts"
+PORT_FORWARD_HOSTS = ("darwin-docker-desktop", "linux-docker-desktop", "linux-rootless")
+GATEWAY_PLAY = textwrap.dedent("""\
+    - name: Resolve the gateway URL as the demo does
+      hosts: localhost
+      gather_facts: false
+      tasks:
+        - name: Resolve it
+          ansible.builtin.include_role:
+            name: istiolab.mesh.bookinfo
+            tasks_from: gateway_url
+        - name: Save what was chosen
+          ansible.builtin.copy:
+            content: "{{ {'url': bookinfo_resolved_gateway_url, 'mode': bookinfo_resolved_gateway_mode,
+                          'reason': bookinfo_gateway_mode_reason} | to_json }}"
+            dest: "{{ result_file }}"
+            mode: "0600"
+""")
+
+
+def set_host(directory, profile):
+    with open(os.path.join(directory, "host.json"), "w", encoding="utf-8") as handle:
+        json.dump({"profile": profile}, handle)
+
+
+@pytest.fixture
+def gateway_cluster(fresh_harness):
+    """A running fake minikube profile with the ingress gateway Service (node port for port 80) in the emulator."""
+    fresh_harness.run(["minikube", "start", "-p", PROFILE])
+    fresh_harness.client.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "istio-system"}})
+    fresh_harness.client.apply({
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": "istio-ingressgateway", "namespace": "istio-system"},
+        "spec": {"type": "LoadBalancer", "selector": {"istio": "ingressgateway"},
+                 "ports": [{"name": "http2", "port": 80, "targetPort": 8080}]},
+    })
+    return fresh_harness
+
+
+def resolve_gateway(harness, tmp_path, *extra):
+    play = tmp_path / "gateway.yml"
+    play.write_text(GATEWAY_PLAY)
+    result = tmp_path / "gateway.json"
+    run = harness.playbook(play, "-e", f"result_file={result}", "-e", f"mesh_minikube_profile={PROFILE}", *extra, timeout=120)
+    return json.loads(result.read_text()), run
+
+
+def test_plain_linux_docker_gets_the_node_port(gateway_cluster, tmp_path):
+    set_host(gateway_cluster.dir, "linux-docker")
+    service = gateway_cluster.client.get("/api/v1/namespaces/istio-system/services/istio-ingressgateway")
+    node_port = service["spec"]["ports"][0]["nodePort"]
+    chosen, run = resolve_gateway(gateway_cluster, tmp_path)
+    assert chosen["mode"] == "nodeport", run.stdout
+    assert chosen["url"] == f"http://192.168.49.2:{node_port}"
+    assert "runs as root" in chosen["reason"]
+    assert "Gateway mode nodeport: the docker engine runs as root" in run.stdout
+
+
+@pytest.mark.parametrize("host", PORT_FORWARD_HOSTS)
+def test_port_forward_hosts_do_not_get_the_unreachable_node_ip(gateway_cluster, tmp_path, host):
+    set_host(gateway_cluster.dir, host)
+    # A given URL keeps the play from starting the port-forward (the emulator has no pods/portforward), but the role
+    # still says what auto chooses on this host, and why.
+    chosen, run = resolve_gateway(gateway_cluster, tmp_path, "-e", "bookinfo_gateway_url=http://127.0.0.1:9")
+    assert chosen["mode"] == "given"
+    assert "auto would choose port-forward" in chosen["reason"], chosen
+    expected = {"darwin-docker-desktop": "Docker Desktop on Linux", "linux-docker-desktop": "Docker Desktop on Linux",
+                "linux-rootless": "rootless"}[host]
+    # The controller runs on Linux here, so the darwin profile is told apart by its engine (Docker Desktop), as
+    # minikube would on a Linux client talking to Docker Desktop.
+    assert expected in chosen["reason"], chosen
+    assert fake_docker.HOST_PROFILES[host]["needs_port_forward"]
+    # minikube's `service --url` blocks on these hosts: the role must never call it.
+    calls = [json.loads(line)["args"] for line in open(os.path.join(gateway_cluster.dir, "cli-calls.jsonl"), encoding="utf-8")]
+    assert not [args for args in calls if args[:1] == ["service"]], calls
+
+
+def test_port_forward_mode_writes_its_pid_file_under_a_tilde_path(gateway_cluster, tmp_path):
+    """The default pid file is under ~/.cache: the shell that starts kubectl must get it expanded, or it cannot
+    write there and the port-forward mode (every port-forward host's default) fails before kubectl runs."""
+    play = tmp_path / "gateway.yml"
+    play.write_text(GATEWAY_PLAY)
+    home = tmp_path / "home"
+    home.mkdir()
+    env = dict(gateway_cluster.env, HOME=str(home), ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
+               ANSIBLE_LOCAL_TEMP=str(tmp_path / "ansible-tmp"))
+    run = subprocess.run(
+        [os.path.join(VENV_BIN, "ansible-playbook"), str(play), "-e", f"result_file={tmp_path / 'gateway.json'}",
+         "-e", f"mesh_minikube_profile={PROFILE}", "-e", "bookinfo_gateway_mode=port-forward",
+         "-e", "bookinfo_port_forward_pid_file=~/.cache/istiolab-mesh/run/bookinfo-port-forward.pid"],
+        env=env, cwd=REPO, capture_output=True, text=True, timeout=120, check=False)
+    # kubectl itself ran (its pid and log are where the role looks), whatever the emulator then answered.
+    pid_file = home / ".cache" / "istiolab-mesh" / "run" / "bookinfo-port-forward.pid"
+    assert pid_file.is_file() and pid_file.read_text().strip().isdigit(), run.stdout[-3000:]
+    assert "Directory nonexistent" not in run.stdout, run.stdout[-3000:]
+    assert not (tmp_path / "~").exists() and not os.path.exists(os.path.join(REPO, "~"))
