@@ -7,10 +7,12 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import textwrap
 
 import pytest
 
+from tests.e2e._demo import FULL_DEMO, SUMMARY_TASK, OfflineDemo
 from tests.harness import fake_docker
 from tests.harness.apiserver.lifecycle import REPO
 from tests.harness.fixtures import VENV_BIN
@@ -111,3 +113,103 @@ def test_port_forward_mode_writes_its_pid_file_under_a_tilde_path(gateway_cluste
     assert pid_file.is_file() and pid_file.read_text().strip().isdigit(), run.stdout[-3000:]
     assert "Directory nonexistent" not in run.stdout, run.stdout[-3000:]
     assert not (tmp_path / "~").exists() and not os.path.exists(os.path.join(REPO, "~"))
+
+
+# ---- a runtime-only machine: what `make demo` leaves (requirements.txt in .venv), no test tools on PATH -------------
+
+def runtime_distributions(requirements=os.path.join(REPO, "requirements.txt")):
+    """The distributions requirements.txt installs, with everything they require (markers evaluated here)."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+
+    wanted, seen = [], set()
+    with open(requirements, encoding="utf-8") as handle:
+        wanted = [Requirement(line.split("#")[0].strip()) for line in handle if line.split("#")[0].strip()]
+    while wanted:
+        requirement = wanted.pop()
+        name = requirement.name.lower().replace("_", "-")
+        if name in seen or (requirement.marker and not requirement.marker.evaluate({"extra": ""})):
+            continue
+        seen.add(name)
+        try:
+            distribution = metadata.distribution(requirement.name)
+        except metadata.PackageNotFoundError:
+            continue
+        wanted.extend(Requirement(text) for text in distribution.requires or [])
+    return seen
+
+
+def runtime_bin(directory):
+    """A directory with links to the venv's python and to the executables of the runtime distributions only."""
+    from importlib import metadata
+
+    os.makedirs(directory, exist_ok=True)
+    names = runtime_distributions()
+    venv_bin = os.path.realpath(VENV_BIN)
+    for distribution in metadata.distributions():
+        if distribution.metadata["Name"].lower().replace("_", "-") not in names:
+            continue
+        for file in distribution.files or []:
+            path = os.path.realpath(str(distribution.locate_file(file)))
+            if os.path.dirname(path) == venv_bin and not os.path.exists(os.path.join(directory, os.path.basename(path))):
+                os.symlink(path, os.path.join(directory, os.path.basename(path)))
+    for name in ("python", "python3"):
+        os.symlink(sys.executable, os.path.join(directory, name))
+    return directory
+
+
+# What a fresh machine does not have: this one may (a kubectl in /usr/bin would hide defect 2).
+NOT_ON_A_FRESH_MACHINE = {"kubectl", "minikube", "istioctl", "docker", "podman", "helm", "kind", "python", "pytest"}
+
+
+def system_bin(directory):
+    """/usr/bin and /bin as links, without the cluster and test tools a fresh machine lacks."""
+    os.makedirs(directory, exist_ok=True)
+    for top in ("/usr/bin", "/bin"):
+        for name in sorted(os.listdir(top)):
+            target = os.path.join(directory, name)
+            if name not in NOT_ON_A_FRESH_MACHINE and not os.path.lexists(target):
+                os.symlink(os.path.join(top, name), target)
+    return directory
+
+
+def runtime_path(tmp_path, runtime=True):
+    """tests/harness/bin (the fakes), the runtime entry points (or only python), the system's own tools."""
+    from tests.harness.apiserver import lifecycle
+
+    if runtime:
+        tools = runtime_bin(str(tmp_path / "runtime-bin"))
+    else:
+        tools = str(tmp_path / "python-bin")
+        os.makedirs(tools)
+        os.symlink(sys.executable, os.path.join(tools, "python"))
+    return os.pathsep.join([lifecycle.BIN_DIR, tools, system_bin(str(tmp_path / "system-bin"))])
+
+
+def test_the_runtime_requirements_bring_kubectl_and_leave_the_test_tools_out(tmp_path):
+    directory = runtime_bin(str(tmp_path / "runtime-bin"))
+    present = set(os.listdir(directory))
+    assert {"ansible-playbook", "kubectl"} <= present, sorted(present)
+    assert not present & {"pytest", "molecule", "ansible-lint", "yamllint", "antsibull-changelog"}, sorted(present)
+
+
+def test_preflight_names_kubectl_when_a_port_forward_needs_it_and_it_is_missing(tmp_path):
+    with OfflineDemo(tmp_path / "demo", path=runtime_path(tmp_path, runtime=False), telemetry_port_forward=True) as demo:
+        run = demo.run(FULL_DEMO, "--tags", "preflight", timeout=180)
+    assert run.returncode != 0, run.explain()
+    message = run.failure_message()
+    assert "kubectl (kubectl) does not run here" in message and "the telemetry dashboards" in message, message
+    assert "Install kubectl" in message and "requirements.txt" in message, message
+
+
+def test_full_demo_runs_with_only_the_runtime_requirements_on_path(tmp_path):
+    with OfflineDemo(tmp_path / "demo", path=runtime_path(tmp_path), telemetry_port_forward=True) as demo:
+        preflight = demo.run(FULL_DEMO, "--tags", "preflight", timeout=180)
+        assert preflight.returncode == 0, preflight.explain()
+        assert preflight.task("Report a missing kubectl.").skipped, preflight.explain()
+        # The whole demo (the port-forwards stay off: nothing answers them offline; see _demo.OfflineDemo.variables).
+        demo.write_vars(telemetry_port_forward=False)
+        run = demo.run(FULL_DEMO, timeout=400)
+    assert run.returncode == 0 and run.failures == 0, run.explain()
+    assert any(line.startswith("Verified productpage through the gateway: passed") for line in run.lines(SUMMARY_TASK))
