@@ -213,3 +213,49 @@ def test_full_demo_runs_with_only_the_runtime_requirements_on_path(tmp_path):
         run = demo.run(FULL_DEMO, timeout=400)
     assert run.returncode == 0 and run.failures == 0, run.explain()
     assert any(line.startswith("Verified productpage through the gateway: passed") for line in run.lines(SUMMARY_TASK))
+
+
+# ---- memory: sized from the enabled components and what Docker offers ---------------------------------------------
+
+def preflight_report(run):
+    """The first preflight report of the run (the minikube role's verify prints a second one, of its version check)."""
+    task = next(t for t in run.tasks if t.name.endswith(" : Print the preflight report."))
+    value = task.result.get("msg", [])
+    return "\n".join(map(str, value if isinstance(value, list) else [value]))
+
+
+FULL_MINIMUM = 2048 + 2048 + 1536 + 2048 + 4096  # kubernetes, istio, bookinfo, observability, elk (preflight defaults)
+
+
+def test_a_16_gb_laptop_gets_a_cluster_that_fits_with_a_warning(tmp_path):
+    """Rootless Docker on a 16 GB laptop offers 15660 MiB: the old fixed 16384 MB made minikube exit RSRC_OVER_ALLOC_MEM."""
+    with OfflineDemo(tmp_path / "demo", mesh_elk_enabled=True) as demo:
+        set_host(demo.dir, "linux-rootless")
+        run = demo.run(FULL_DEMO, "--tags", "preflight,minikube", timeout=240)
+        assert run.returncode == 0, run.explain()
+        offered = fake_docker.HOST_PROFILES["linux-rootless"]["mem_total"] // 1048576
+        size = offered - 1024
+        assert demo.profiles()["istiolab"]["config"]["Memory"] == size
+        report = preflight_report(run)
+        assert f"minikube_memory=auto gives the cluster {size} MB, below the recommended size" in report, report
+        assert f"the Docker engine offers {offered} MB" in report and f"at least {FULL_MINIMUM} MB" in report, report
+        assert "BLOCKING" not in report, report
+
+
+def test_too_little_docker_memory_is_refused_with_the_numbers(tmp_path):
+    with OfflineDemo(tmp_path / "demo", mesh_elk_enabled=True) as demo:
+        demo.set_faults({"docker": {"mem_total": 8 * 1024**3}})
+        run = demo.run(FULL_DEMO, "--tags", "preflight,minikube", timeout=240)
+        assert run.returncode != 0, run.explain()
+        message = run.failure_message()
+        assert "minikube_memory=auto cannot fit the cluster: the Docker engine offers 8192 MB" in message, message
+        assert f"at least {FULL_MINIMUM} MB" in message and f"Give Docker at least {FULL_MINIMUM + 1024} MB" in message, message
+        assert demo.profiles() == {}
+
+
+def test_an_explicit_memory_is_kept(tmp_path):
+    with OfflineDemo(tmp_path / "demo", mesh_minikube_memory=9000) as demo:
+        run = demo.run(FULL_DEMO, "--tags", "preflight,minikube", timeout=240)
+        assert run.returncode == 0, run.explain()
+        assert demo.profiles()["istiolab"]["config"]["Memory"] == 9000
+
