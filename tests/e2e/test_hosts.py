@@ -259,3 +259,26 @@ def test_an_explicit_memory_is_kept(tmp_path):
         assert run.returncode == 0, run.explain()
         assert demo.profiles()["istiolab"]["config"]["Memory"] == 9000
 
+
+
+# ---- the default demo on each host ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("host", sorted(fake_docker.HOST_PROFILES))
+def test_default_demo_on_each_host(tmp_path, host):
+    """The default demo (the offline variables only point it at the fakes) passes on every host profile, sizes the
+    cluster to what that host's Docker offers, and says how auto reaches the gateway there. The gateway stand-in's
+    URL is given (the emulator has no pods/portforward), so the mode is reported, not used."""
+    with OfflineDemo(tmp_path / "demo") as demo:
+        set_host(demo.dir, host)
+        run = demo.run(FULL_DEMO, timeout=480)
+        assert run.returncode == 0 and run.failures == 0, run.explain()
+        summary = run.lines(SUMMARY_TASK)
+        assert any(line.startswith("Verified productpage through the gateway: passed") for line in summary), summary
+        expected = "port-forward" if fake_docker.HOST_PROFILES[host]["needs_port_forward"] else "nodeport"
+        mode = run.task("Report the gateway mode and why it was chosen.")
+        assert mode is not None and f"auto would choose {expected}:" in mode.msg, run.explain()
+        offered = fake_docker.engine_settings(demo.dir)["mem_total"] // 1048576
+        # ELK is off offline: kubernetes, istio, bookinfo, observability, plus the spare, or what Docker offers.
+        assert demo.profiles()["istiolab"]["config"]["Memory"] == min(7680 + 4096, offered - 1024)
+        calls = demo.calls()
+        assert not [c for c in calls if c["cli"] == "minikube" and c["args"][:1] == ["service"]], calls
