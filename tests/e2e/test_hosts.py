@@ -282,3 +282,13 @@ def test_default_demo_on_each_host(tmp_path, host):
         assert demo.profiles()["istiolab"]["config"]["Memory"] == min(7680 + 4096, offered - 1024)
         calls = demo.calls()
         assert not [c for c in calls if c["cli"] == "minikube" and c["args"][:1] == ["service"]], calls
+
+
+def test_the_minikube_role_alone_sizes_auto_memory_itself(tmp_path):
+    """--tags minikube (no preflight in the play), as the minikube molecule scenario converges the role alone."""
+    with OfflineDemo(tmp_path / "demo") as demo:
+        set_host(demo.dir, "linux-rootless")
+        run = demo.run(FULL_DEMO, "--tags", "minikube", timeout=240)
+        assert run.returncode == 0, run.explain()
+        assert run.task("Publish the memory the minikube role gives the cluster.") is not None, run.explain()
+        assert demo.profiles()["istiolab"]["config"]["Memory"] == 7680 + 4096
