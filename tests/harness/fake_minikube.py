@@ -10,6 +10,12 @@ Failures are injected with ``$MESH_HARNESS_DIR/faults.json``::
     {"minikube": {"start": "no_docker"}}            PROVIDER_DOCKER_NOT_RUNNING, exit code 63
     {"minikube": {"start": "insufficient_memory"}}  RSRC_INSUFFICIENT_CONTAINER_MEMORY, exit code 23
 
+The host comes from ``$MESH_HARNESS_DIR/host.json`` (fake_docker.HOST_PROFILES): ``start`` refuses more
+memory than the fake Docker engine's MemTotal (RSRC_OVER_ALLOC_MEM, exit code 23), and on the hosts where
+minikube's docker driver needs a port-forward (Docker Desktop, rootless) the node IP is unreachable and
+``service --url`` behaves as the real tunnel does: it prints a 127.0.0.1 URL where nothing listens and
+blocks until it is killed.
+
 Every invocation is recorded with ``client.record_call("minikube", argv)``. Standard library only.
 See fake_minikube.md for each sub-command and the upstream reference of its output format.
 """
@@ -18,10 +24,12 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import sys
+import time
 import uuid
 
-from tests.harness import client
+from tests.harness import client, fake_docker
 
 COMMIT = "65318f4cfff9c12cc87ec9eb8f4cdd57b25047f3"
 DEFAULT_PROFILE = "minikube"
@@ -356,6 +364,24 @@ def _start_failure(args, fault):
     raise Fail(code, text)
 
 
+def _check_memory(args):
+    """minikube's validateRequestedMemorySize for the docker driver: no more than the engine's MemTotal."""
+    requested = args.flag("memory")
+    if requested is None or args.flag("driver", "docker") != "docker":
+        return
+    limit = fake_docker.engine_settings()["mem_total"] // (1024 * 1024)
+    wanted = _size_mb(requested, 0)
+    if wanted <= limit:
+        return
+    message = "Requested memory allocation %dMB is more than your system limit %dMB." % (wanted, limit)
+    if args.json:
+        raise Fail(EX_INSUFFICIENT_MEMORY, _event("error", {
+            "advice": "Start minikube with less memory allocated: 'minikube start --memory=%dmb'" % limit,
+            "exitcode": str(EX_INSUFFICIENT_MEMORY), "issues": "", "message": message, "name": "RSRC_OVER_ALLOC_MEM", "url": "",
+        }) + "\n", stream="stdout")
+    raise Fail(EX_INSUFFICIENT_MEMORY, "\nX Exiting due to RSRC_OVER_ALLOC_MEM: %s\n" % message)
+
+
 def cmd_start(args):
     fault = client.cli_faults("minikube").get("start")
     if fault:
@@ -363,6 +389,8 @@ def cmd_start(args):
     profiles = load_profiles() or {}
     name = args.profile
     existing = profiles.get(name)
+    if existing is None:
+        _check_memory(args)
     steps = [("Initial Minikube Setup", "[%s] minikube %s on Debian 12" % (name, version()))]
     if existing is None:
         existing = {"config": _new_config(args, name, profiles), "addons": dict(ADDONS)}
@@ -487,9 +515,30 @@ def cmd_service(args):
     if not ports:
         raise Fail(EX_SVC_UNAVAILABLE, "X Exiting due to SVC_UNREACHABLE: service not available: no node port\n")
     ip = profile["config"]["Nodes"][0]["IP"]
+    host = fake_docker.host_profile_name()
+    if fake_docker.HOST_PROFILES[host]["needs_port_forward"] and profile["config"]["Driver"] == "docker":
+        _block_like_a_tunnel(host, ports)
     if args.flag("url") == "true":
         return "".join("http://%s:%d\n" % (ip, port) for port in ports)
     return "".join("* Opening service %s/%s in default browser...\nhttp://%s:%d\n" % (namespace, name, ip, port) for port in ports)
+
+
+def _unused_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _block_like_a_tunnel(host, ports):
+    """On a NeedsPortForward host the real `minikube service --url` opens a tunnel, prints its 127.0.0.1 URL and
+    keeps running until it is interrupted; this one prints a URL where nothing listens and never returns."""
+    system = "darwin" if host.startswith("darwin") else "linux"
+    sys.stdout.write("".join("http://127.0.0.1:%d\n" % _unused_port() for _port in ports))
+    sys.stdout.flush()
+    sys.stderr.write("! Because you are using a Docker driver on %s, the terminal needs to be open to run it.\n" % system)
+    sys.stderr.flush()
+    while True:
+        time.sleep(3600)
 
 
 COMMANDS = {
@@ -503,6 +552,11 @@ def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     client.record_call("minikube", argv)
     args = Args(argv)
+    try:
+        fake_docker.host_profile_name()
+    except fake_docker.UnknownHostProfile as error:
+        sys.stderr.write("%s\n" % error)
+        return 2
     command = args.words[0] if args.words else ""
     if command == "profile" and args.words[1:2] == ["list"]:
         handler = cmd_profile_list

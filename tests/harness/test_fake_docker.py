@@ -74,3 +74,52 @@ def test_every_call_is_recorded(tmp_path):
     calls = [json.loads(line) for line in (tmp_path / "cli-calls.jsonl").read_text().splitlines()]
     assert calls == [{"cli": "docker", "args": ["info", "--format", FORMAT]},
                      {"cli": "docker", "args": ["version", "--format", FORMAT]}]
+
+
+def _with_host(tmp_path: Path, profile: str) -> None:
+    (tmp_path / "host.json").write_text(json.dumps({"profile": profile}))
+
+
+def test_default_host_is_plain_linux_docker(tmp_path):
+    info = json.loads(docker(tmp_path, "info", "--format", FORMAT).stdout)
+    assert info["OperatingSystem"] != "Docker Desktop"
+    assert "name=rootless" not in info["SecurityOptions"]
+    assert info["ClientInfo"]["Os"] == "linux"
+
+
+@pytest.mark.parametrize(
+    ("profile", "client_os"), [("darwin-docker-desktop", "darwin"), ("linux-docker-desktop", "linux")]
+)
+def test_docker_desktop_hosts_report_docker_desktop(tmp_path, profile, client_os):
+    _with_host(tmp_path, profile)
+    info = json.loads(docker(tmp_path, "info", "--format", FORMAT).stdout)
+    assert info["OperatingSystem"] == "Docker Desktop"
+    assert info["OSType"] == "linux"
+    assert info["KernelVersion"].endswith("-linuxkit")
+    assert info["ClientInfo"]["Os"] == client_os
+    # The VM's memory (what Settings > Resources gives it), not the 32 GiB default of the plain engine.
+    assert info["MemTotal"] == 12_541_063_168
+    version = json.loads(docker(tmp_path, "version", "--format", FORMAT).stdout)
+    assert version["Server"]["Platform"]["Name"].startswith("Docker Desktop")
+
+
+def test_rootless_host_reports_the_rootless_security_option(tmp_path):
+    _with_host(tmp_path, "linux-rootless")
+    info = json.loads(docker(tmp_path, "info", "--format", FORMAT).stdout)
+    assert "name=rootless" in info["SecurityOptions"]
+    assert info["OperatingSystem"] != "Docker Desktop"
+    assert info["DockerRootDir"].endswith("/.local/share/docker")
+    assert info["MemTotal"] == 16_421_076_992
+
+
+def test_faults_json_values_win_over_the_host_profile(tmp_path):
+    _with_host(tmp_path, "linux-rootless")
+    info = json.loads(docker(tmp_path, "info", "--format", FORMAT, faults={"docker": {"mem_total": 4294967296}}).stdout)
+    assert info["MemTotal"] == 4294967296 and "name=rootless" in info["SecurityOptions"]
+
+
+def test_unknown_host_profile_is_refused_with_the_known_names(tmp_path):
+    _with_host(tmp_path, "windows-hyperv")
+    result = docker(tmp_path, "info", "--format", FORMAT)
+    assert result.returncode == 2
+    assert "windows-hyperv" in result.stderr and "linux-rootless" in result.stderr

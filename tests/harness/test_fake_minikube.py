@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 import subprocess
 import textwrap
 
@@ -178,3 +179,55 @@ def test_minikube_cluster_module_is_idempotent_against_the_fake(harness, profile
     second = _playbook(harness, tmp_path, profile)
     assert (second["changed"], second["actions"], second["state"]) == (False, [], "running")
     assert [command[1] for command in second["commands"]] == ["version", "profile", "status", "ip"]
+
+
+@pytest.fixture
+def host_profile(harness):
+    """Write $MESH_HARNESS_DIR/host.json for one test and remove it afterwards."""
+    path = os.path.join(harness.dir, "host.json")
+
+    def write(name):
+        with open(path, "w", encoding="utf-8") as handle:
+            json.dump({"profile": name}, handle)
+
+    yield write
+    if os.path.exists(path):
+        os.remove(path)
+
+
+@pytest.mark.parametrize("host", ["darwin-docker-desktop", "linux-docker-desktop", "linux-rootless"])
+def test_service_url_blocks_like_the_tunnel_on_port_forward_hosts(harness, profile, host_profile, host):
+    assert minikube(harness, "start", "-p", profile).returncode == 0
+    service = {
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": "echo-%s" % profile, "namespace": "default"},
+        "spec": {"type": "NodePort", "selector": {"app": "echo"}, "ports": [{"port": 8080, "targetPort": 8080}]},
+    }
+    harness.client.apply(service)
+    host_profile(host)
+    process = subprocess.Popen([MINIKUBE, "service", "echo-%s" % profile, "-n", "default", "-p", profile, "--url"],
+                               env=harness.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        url = process.stdout.readline().strip()
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+", url), url
+        assert "the terminal needs to be open to run it" in process.stderr.readline()
+        with pytest.raises(subprocess.TimeoutExpired):
+            process.wait(timeout=2)
+        # Nothing listens where it points: the URL is only good while a real tunnel runs.
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", int(url.rsplit(":", 1)[1])), timeout=1).close()
+    finally:
+        process.kill()
+        process.communicate()
+        harness.client.delete(service)
+
+
+def test_start_refuses_more_memory_than_docker_has(harness, profile, host_profile):
+    host_profile("linux-rootless")
+    done = minikube(harness, "start", "-p", profile, "--memory=16384", "--output=json")
+    assert done.returncode == 23
+    event = json.loads(done.stdout.splitlines()[-1])
+    assert event["type"] == ERROR_EVENT and event["data"]["name"] == "RSRC_OVER_ALLOC_MEM"
+    assert event["data"]["message"] == "Requested memory allocation 16384MB is more than your system limit 15660MB."
+    assert _node(harness, profile) is None
+    assert minikube(harness, "start", "-p", profile, "--memory=12288").returncode == 0
