@@ -326,8 +326,8 @@ def path_without_ip(tmp_path):
 
 def test_access_control_is_measured_without_ip_from_both_sources(harness, tmp_path):
     namespace = "ac-" + uuid.uuid4().hex[:8]
-    for crd in fake_istioctl.CRDS:
-        harness.client.apply(fake_istioctl._crd(*crd))  # pylint: disable=protected-access
+    for crd in fake_istioctl.istio_crds():
+        harness.client.apply(crd)
     harness.client.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace, "labels": {"istio-injection": "enabled"}}})
     harness.client.create({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "istio-ingressgateway", "namespace": namespace},
                            "spec": {"type": "NodePort", "selector": {"istio": "ingressgateway"}, "ports": [{"name": "http2", "port": 80}]}})
