@@ -35,7 +35,7 @@ def mesh(harness):
     """A namespace of its own with a curl client, httpbin v1 and a fortio pod with a proxy, and a stand-in for it."""
     namespace = "exec-" + uuid.uuid4().hex[:8]
     api = harness.client
-    api.apply(fake_istioctl._crd(*next(crd for crd in fake_istioctl.CRDS if crd[2] == "destinationrules")))  # pylint: disable=protected-access
+    api.apply(next(crd for crd in fake_istioctl.istio_crds() if crd["spec"]["names"]["plural"] == "destinationrules"))
     api.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
     api.create(pod("client", namespace, [("curl", CURL_IMAGE)]))
     api.create(pod("fortio", namespace, [("fortio", FORTIO_IMAGE), ("istio-proxy", PROXY_IMAGE)],
@@ -195,8 +195,8 @@ SCENARIO_LABELS = {"app.kubernetes.io/managed-by": "istiolab.mesh", "istiolab.me
 @pytest.fixture
 def scenario(mesh):
     harness, namespace, _plane = mesh
-    for crd in fake_istioctl.CRDS:
-        harness.client.apply(fake_istioctl._crd(*crd))  # pylint: disable=protected-access
+    for crd in fake_istioctl.istio_crds():
+        harness.client.apply(crd)
     service = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "httpbin", "namespace": namespace, "labels": SCENARIO_LABELS},
                "spec": {"selector": {"app": "httpbin"}, "ports": [{"port": 8000}]}}
     route = {"apiVersion": "networking.istio.io/v1", "kind": "VirtualService",
@@ -274,8 +274,8 @@ CB_PLAY = """
 
 def test_circuit_breaking_is_measured_from_fortios_stderr(harness, tmp_path):
     namespace = "cb-" + uuid.uuid4().hex[:8]
-    for crd in fake_istioctl.CRDS:
-        harness.client.apply(fake_istioctl._crd(*crd))  # pylint: disable=protected-access
+    for crd in fake_istioctl.istio_crds():
+        harness.client.apply(crd)
     harness.client.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace, "labels": {"istio-injection": "enabled"}}})
     path = tmp_path / "cb.yml"
     path.write_text(CB_PLAY.format(namespace=namespace, out=tmp_path / "verdict.json", artifacts=tmp_path / "artifacts"))
@@ -377,8 +377,8 @@ MIRROR_PLAY = """
 
 def test_mirror_is_measured_from_the_client_pod_and_httpbins_logs(harness, tmp_path):
     namespace = "mirror-" + uuid.uuid4().hex[:8]
-    for crd in fake_istioctl.CRDS:
-        harness.client.apply(fake_istioctl._crd(*crd))  # pylint: disable=protected-access
+    for crd in fake_istioctl.istio_crds():
+        harness.client.apply(crd)
     harness.client.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace, "labels": {"istio-injection": "enabled"}}})
     with DataPlane(harness.client, namespace=namespace, gateway_namespace=namespace) as plane:
         path = tmp_path / "mirror.yml"
