@@ -1,0 +1,92 @@
+"""The input contract (issue 11): a run that will fail on a bad setting fails before it changes anything, names the
+variable the user typed and says what to type instead.
+
+Each run starts from an empty offline cluster (no minikube profile, no object) with the default scenarios, and
+passes the bad setting on the command line as a user would. Failing "before anything changes" is checked on the
+emulator (no object created), on the fake minikube (no profile) and on the fake CLIs' call log (minikube never
+started), and the failing task must be the settings check at the start of the play.
+"""
+
+import json
+import os
+import subprocess
+import time
+
+import pytest
+
+from tests.e2e._demo import FULL_DEMO, REPO
+from tests.harness import fixtures
+from tests.fault.conftest import make_demo
+
+SETTINGS_TASK = "Check every setting of this run before anything changes."
+
+
+@pytest.fixture
+def empty_demo(tmp_path):
+    started = make_demo(tmp_path / "demo", mesh_scenarios=["all_v1", "canary", "ab_test", "scenario_reset"])
+    try:
+        yield started
+    finally:
+        started.stop()
+
+
+def run_bad(demo, *args):
+    before = demo.snapshot()
+    started = time.monotonic()
+    run = demo.run(FULL_DEMO, *args, timeout=120)
+    elapsed = time.monotonic() - started
+    assert run.returncode != 0, run.explain()
+    assert run.changed == 0, run.explain()
+    assert before.diff(demo.snapshot()) == [], "the failing run changed the cluster or the CLIs' state"
+    assert demo.profiles() == {}, "the failing run started a minikube profile"
+    # The settings check runs before preflight, so not even a read-only CLI call was made.
+    assert demo.calls() == [], demo.calls()
+    return run, elapsed
+
+
+def failed_task(run):
+    failed = [task.name for task in run.failed_tasks()]
+    assert failed == [SETTINGS_TASK], run.explain()
+    return run.failure_message()
+
+
+def problems(message):
+    """The listed problems of the settings check's one message."""
+    return [line[2:] for line in message.splitlines() if line.startswith("- ")]
+
+
+def test_canary_weights_fail_before_anything_changes(empty_demo):
+    run, elapsed = run_bad(empty_demo, "-e", json.dumps({"routing_canary_weights": {"v1": 60, "v3": 50}}))
+    message = failed_task(run)
+    assert problems(message) == ["routing_canary_weights sum to 110 (60 + 50): the weights must sum to 100"]
+    print(f"\n{elapsed:.1f}s: {message}")
+    assert elapsed < 60, f"the bad setting took {elapsed:.0f}s to fail"
+
+
+ALL_ROLES = ["preflight", "minikube", "istio", "bookinfo", "telemetry", "elk"]
+ALL_SCENARIOS = {"all_v1": "routing", "canary": "routing", "ab_test": "routing", "mirror": "routing",
+                 "fault_injection": "routing", "circuit_breaking": "resilience", "rate_limit": "resilience",
+                 "access_control": "policy", "scenario_reset": "routing"}
+
+
+def check_settings(tmp_path, *args):
+    """Run only the settings check (every role, every scenario) with the inventory's values and ``args``."""
+    playbook = tmp_path / "settings.yml"
+    playbook.write_text(json.dumps([{
+        "hosts": "localhost", "gather_facts": False,
+        "tasks": [{"name": "Check.", "istiolab.mesh.mesh_settings": {
+            "roles": ALL_ROLES, "scenarios": ALL_SCENARIOS, "known_tags": ALL_ROLES + list(ALL_SCENARIOS)}}],
+    }]))
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
+               ANSIBLE_NOCOLOR="1")
+    done = subprocess.run([os.path.join(fixtures.VENV_BIN, "ansible-playbook"), str(playbook), *args], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+    report = json.loads(done.stdout)
+    result = report["plays"][0]["tasks"][0]["hosts"]["localhost"]
+    return done, result
+
+
+def test_the_inventory_defaults_pass_every_check(tmp_path):
+    done, result = check_settings(tmp_path)
+    assert done.returncode == 0 and result["problems"] == [], result.get("msg")
+    assert result["unknown_variables"] == []
