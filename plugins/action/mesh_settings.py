@@ -23,15 +23,12 @@ from ansible.errors import AnsibleError
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.six import string_types
 from ansible.plugins.action import ActionBase
-from ansible.utils.display import Display
 
 try:  # ansible-core 2.19 templates only what is trusted; a role's own files are.
     from ansible.template import trust_as_template
 except ImportError:  # pragma: no cover - older ansible-core trusts every string
     def trust_as_template(value):
         return value
-
-display = Display()
 
 COLLECTION_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ROLES_DIR = os.path.join(COLLECTION_ROOT, "roles")
@@ -131,6 +128,9 @@ class ActionModule(ActionBase):
         for role, names in sorted(by_role.items()):
             entries.append((role, names[0], names))
         checked = set()
+        # Two roles reading the same variable (minikube_memory and preflight_memory both follow mesh_minikube_memory)
+        # report it once.
+        reported = set()
         for role_name, entry, role_scenarios in entries:
             role = roles[role_name]
             templar = self._role_templar(role, task_vars, raw_defaults)
@@ -140,8 +140,9 @@ class ActionModule(ActionBase):
                     continue
                 checked.add((role_name, option))
                 problem = self._check_option(templar, role, option, spec, task_vars, raw_defaults)
-                if problem:
-                    problems.append(problem)
+                if problem and problem[0] not in reported:
+                    reported.add(problem[0])
+                    problems.append(problem[1])
             # The rules know the role's measured scenarios (scenario_reset has none of its own).
             ruled = [s for s in role_scenarios or [] if s in role.vars.get("__%s_known_scenarios" % role_name, [])]
             if ruled and os.path.exists(os.path.join(role.path, "templates", "problems.j2")):
@@ -160,14 +161,15 @@ class ActionModule(ActionBase):
                     any(name.startswith(s + "_") for role in roles.values() for s in role.vars.get(
                         "__%s_known_scenarios" % role.name, [])):
                 near = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
-                warnings.append("%s is not a setting of this collection, so it changes nothing%s." % (
-                    name, ("; did you mean %s?" % near[0]) if near else ""))
-        for warning in warnings:
-            display.warning(warning)
+                warnings.append("%s is not a setting of this collection, so it changes nothing%s" % (
+                    name, ("; did you mean %s?" % near[0]) if near else "."))
+        if warnings:
+            result["warnings"] = warnings
 
         result["changed"] = False
         result["problems"] = problems
         result["unknown_variables"] = warnings
+        result["problems"] = problems
         if problems:
             result["failed"] = True
             result["msg"] = "Bad settings, nothing was changed. Fix each of these and run again:\n- " + "\n- ".join(problems)
@@ -218,14 +220,16 @@ class ActionModule(ActionBase):
         try:
             value = self._template(templar, value)
         except Exception as exc:  # a value that cannot be templated is a problem of that value
-            return "%s cannot be read: %s" % (self.user_name(option, task_vars, raw_defaults), exc)
+            name = self.user_name(option, task_vars, raw_defaults)
+            return name, "%s cannot be read: %s" % (name, exc)
         if value is None and option not in templar.available_variables:
             return None
         validator = ArgumentSpecValidator({option: spec})
         outcome = validator.validate({option: value})
         if not outcome.error_messages:
             return None
-        return self.describe(option, spec, value, outcome.error_messages, task_vars, raw_defaults)
+        return self.user_name(option, task_vars, raw_defaults), self.describe(
+            option, spec, value, outcome.error_messages, task_vars, raw_defaults)
 
     def describe(self, option, spec, value, errors, task_vars, raw_defaults):
         name = self.user_name(option, task_vars, raw_defaults)

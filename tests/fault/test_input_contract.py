@@ -90,3 +90,56 @@ def test_the_inventory_defaults_pass_every_check(tmp_path):
     done, result = check_settings(tmp_path)
     assert done.returncode == 0 and result["problems"] == [], result.get("msg")
     assert result["unknown_variables"] == []
+
+
+@pytest.mark.parametrize("setting, expected", [
+    ("mesh_istio_version=banana", 'mesh_istio_version is "banana": this collection supports the Istio 1.31 line; '
+                                  "give an exact release of it, for example mesh_istio_version=1.31.1."),
+    ("mesh_istio_version=1.30.2", 'mesh_istio_version is "1.30.2": this collection supports the Istio 1.31 line; '
+                                  "give an exact release of it, for example mesh_istio_version=1.31.1."),
+    ("mesh_minikube_version=1.39", 'mesh_minikube_version is "1.39": give a minikube release tag, '
+                                   "for example mesh_minikube_version=v1.39.0."),
+    ("mesh_cluster_provider=kind", 'mesh_cluster_provider is "kind": choose one of minikube, existing, '
+                                   'for example mesh_cluster_provider="minikube".'),
+    ("mesh_minikube_memory=16g", 'mesh_minikube_memory is "16g": give a whole number of MB, '
+                                 "for example mesh_minikube_memory=16384 (16g is 16384 MB)."),
+    ("minikube_cpus=four", 'minikube_cpus is "four": give a whole number, for example minikube_cpus=4.'),
+])
+def test_a_bad_setting_is_named_as_the_user_typed_it(empty_demo, setting, expected):
+    run, elapsed = run_bad(empty_demo, "-e", setting)
+    message = failed_task(run)
+    assert problems(message) == [expected]
+    assert "argument_spec" not in message and "preflight_" not in message, message
+    print(f"\n{setting}: {elapsed:.1f}s: {message}")
+
+
+def test_scenarios_as_a_comma_separated_string(empty_demo):
+    # Both scenarios of the string are checked: each one's bad setting is reported.
+    run, elapsed = run_bad(empty_demo, "-e", "mesh_scenarios=canary,mirror", "-e",
+                           json.dumps({"routing_canary_weights": {"v1": 60, "v3": 50}, "routing_mirror_percentage": 150}))
+    assert problems(failed_task(run)) == [
+        "routing_canary_weights sum to 110 (60 + 50): the weights must sum to 100",
+        "routing_mirror_percentage is 150: it must be a number from 0 to 100",
+    ]
+
+
+@pytest.mark.parametrize("given", ["canary", "canary,mirror"])
+def test_scenarios_string_is_accepted(tmp_path, given):
+    done, result = check_settings(tmp_path, "-e", "mesh_scenarios=" + given)
+    assert done.returncode == 0 and result["problems"] == [], result.get("msg")
+
+
+def test_a_tag_that_names_nothing_fails_with_the_nearest_tag(empty_demo):
+    run, elapsed = run_bad(empty_demo, "--tags", "canry")
+    found = problems(failed_task(run))
+    assert len(found) == 1 and found[0].startswith("--tags canry names nothing this play runs: did you mean canary?"), found
+
+
+def test_an_unknown_variable_is_warned_about_with_the_nearest_name(tmp_path):
+    done, result = check_settings(tmp_path, "-e", "canary_wieghts=60", "-e", "routing_canary_wieghts=60")
+    assert done.returncode == 0, result.get("msg")
+    assert result["warnings"] == [
+        "canary_wieghts is not a setting of this collection, so it changes nothing; did you mean routing_canary_weights?",
+        "routing_canary_wieghts is not a setting of this collection, so it changes nothing; "
+        "did you mean routing_canary_weights?",
+    ]
