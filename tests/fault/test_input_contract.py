@@ -9,14 +9,16 @@ started), and the failing task must be the settings check at the start of the pl
 
 import json
 import os
+import socket
 import subprocess
+import threading
 import time
 
 import pytest
 
-from tests.e2e._demo import FULL_DEMO, REPO
+from tests.e2e._demo import FULL_DEMO, REPO, OfflineDemo
 from tests.harness import fixtures
-from tests.fault.conftest import make_demo
+from tests.fault.conftest import PROVISIONING_ONLY, harness_bin_without, make_demo
 
 SETTINGS_TASK = "Check every setting of this run before anything changes."
 
@@ -143,3 +145,97 @@ def test_an_unknown_variable_is_warned_about_with_the_nearest_name(tmp_path):
         "routing_canary_wieghts is not a setting of this collection, so it changes nothing; "
         "did you mean routing_canary_weights?",
     ]
+
+
+class SilentServer:
+    """A TCP server that accepts every connection and never sends a byte (a hung API server)."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.held = []
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self):
+        while True:
+            try:
+                connection, _ = self.sock.accept()
+            except OSError:
+                return
+            self.held.append(connection)
+
+    def close(self):
+        for connection in self.held:
+            connection.close()
+        self.sock.close()
+
+
+def write_kubeconfig(path, context, server):
+    path.write_text(json.dumps({
+        "apiVersion": "v1", "kind": "Config", "current-context": context,
+        "clusters": [{"name": "c", "cluster": {"server": server, "insecure-skip-tls-verify": True}}],
+        "users": [{"name": "u", "user": {"token": "t"}}],
+        "contexts": [{"name": context, "context": {"cluster": "c", "user": "u"}}],
+    }))
+    return str(path)
+
+
+def closed_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_a_hung_api_server_fails_in_seconds(tmp_path):
+    server = SilentServer()
+    url = f"https://127.0.0.1:{server.port}"
+    kubeconfig = write_kubeconfig(tmp_path / "hung.kubeconfig", "hung-cluster", url)
+    try:
+        demo = make_demo(tmp_path / "demo", mesh_cluster_provider="existing", mesh_kubeconfig=kubeconfig,
+                         mesh_kube_context="", preflight_probe_timeout=5)
+        try:
+            before = demo.snapshot()
+            started = time.monotonic()
+            run = demo.run(FULL_DEMO, timeout=120)
+            elapsed = time.monotonic() - started
+            assert run.returncode != 0 and run.changed == 0, run.explain()
+            assert before.diff(demo.snapshot()) == []
+            message = run.failure_message()
+            assert f"The cluster of context hung-cluster does not answer: the API server at {url} does not answer" in message
+            assert server.held, "the probe never connected to the silent server"
+            print(f"\nhung API server: {elapsed:.1f}s: {message}")
+            assert elapsed < 60, f"took {elapsed:.0f}s"
+        finally:
+            demo.stop()
+    finally:
+        server.close()
+
+
+def test_a_dead_cluster_is_named_by_its_context(tmp_path):
+    kubeconfig = write_kubeconfig(tmp_path / "dead.kubeconfig", "dead-cluster", f"https://127.0.0.1:{closed_port()}")
+    demo = make_demo(tmp_path / "demo", mesh_cluster_provider="existing", mesh_kubeconfig=kubeconfig, mesh_kube_context="")
+    try:
+        run = demo.run(FULL_DEMO, timeout=120)
+        assert run.returncode != 0 and run.changed == 0, run.explain()
+        message = run.failure_message()
+        assert "The cluster of context dead-cluster does not answer" in message, message
+        assert "current-context" not in message, message
+    finally:
+        demo.stop()
+
+
+def test_no_docker_cli_gets_the_install_advice(tmp_path):
+    # The fake minikube and istioctl, the venv, and /usr/bin:/bin only: this machine's real docker is in /usr/local/bin.
+    path = harness_bin_without(tmp_path / "bin", "docker").replace(os.pathsep + "/usr/local/bin", "")
+    assert not any(os.path.exists(os.path.join(d, "docker")) for d in path.split(os.pathsep)), path
+    with OfflineDemo(tmp_path / "demo", path=path, **PROVISIONING_ONLY) as demo:
+        before = demo.snapshot()
+        run = demo.run(FULL_DEMO, timeout=120)
+        assert run.returncode != 0 and run.changed == 0, run.explain()
+        assert before.diff(demo.snapshot()) == []
+        message = run.failure_message()
+        assert "the docker CLI is not installed" in message and "Install Docker Engine" in message, message
+        assert "Error executing command" not in message, message
