@@ -239,3 +239,23 @@ def test_no_docker_cli_gets_the_install_advice(tmp_path):
         message = run.failure_message()
         assert "the docker CLI is not installed" in message and "Install Docker Engine" in message, message
         assert "Error executing command" not in message, message
+
+
+def test_a_hung_docker_engine_fails_in_seconds(tmp_path):
+    # A docker that never answers (a stuck engine): only the fake minikube and istioctl, the venv and the system.
+    path = harness_bin_without(tmp_path / "bin", "docker").replace(os.pathsep + "/usr/local/bin", "")
+    hung = tmp_path / "bin" / "docker"
+    hung.write_text("#!/bin/sh\nexec sleep 300\n")
+    hung.chmod(0o755)
+    with OfflineDemo(tmp_path / "demo", path=path, preflight_probe_timeout=3, **PROVISIONING_ONLY) as demo:
+        before = demo.snapshot()
+        started = time.monotonic()
+        run = demo.run(FULL_DEMO, timeout=120)
+        elapsed = time.monotonic() - started
+        assert run.returncode != 0 and run.changed == 0, run.explain()
+        assert before.diff(demo.snapshot()) == []
+        message = run.failure_message()
+        assert "docker info did not answer within 3 seconds (preflight_probe_timeout)" in message, message
+        assert "Start the Docker engine" in message, message
+        print(f"\nhung docker: {elapsed:.1f}s: {message}")
+        assert elapsed < 60, f"took {elapsed:.0f}s"
