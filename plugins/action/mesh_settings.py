@@ -21,7 +21,6 @@ import re
 
 from ansible.errors import AnsibleError
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-from ansible.module_utils.six import string_types
 from ansible.plugins.action import ActionBase
 
 try:  # ansible-core 2.19 templates only what is trusted; a role's own files are.
@@ -117,7 +116,7 @@ class ActionModule(ActionBase):
                 if tag not in known_tags:
                     near = difflib.get_close_matches(tag, sorted(known_tags), n=1)
                     problems.append("%s %s names nothing this play runs%s; its tags are %s." % (
-                        kind, tag, (": did you mean %s?" % near[0]) if near else "",
+                        kind, tag, (" (did you mean %s?)" % near[0]) if near else "",
                         ", ".join(sorted(known_tags - {"all", "always", "never", "tagged", "untagged"}))))
 
         # -- each role's settings, by its argument spec, then each scenario's cross-field rules.
@@ -155,7 +154,7 @@ class ActionModule(ActionBase):
             known |= role.known()
         warnings = []
         for name in sorted(task_vars):
-            if not isinstance(name, string_types) or name in known or name.startswith("__"):
+            if not isinstance(name, str) or name in known or name.startswith("__"):
                 continue
             if name.startswith(PREFIXES) or any(name.startswith(s + "_") for s in scenarios) or \
                     any(name.startswith(s + "_") for role in roles.values() for s in role.vars.get(
@@ -200,7 +199,7 @@ class ActionModule(ActionBase):
         seen = set(chain)
         while True:
             raw = raw_defaults.get(chain[-1])
-            names = [n for n in VARIABLE_CHAIN.findall(raw) if n not in seen] if isinstance(raw, string_types) else []
+            names = [n for n in VARIABLE_CHAIN.findall(raw) if n not in seen] if isinstance(raw, str) else []
             if not names:
                 break
             for name in names:
@@ -234,7 +233,7 @@ class ActionModule(ActionBase):
     def describe(self, option, spec, value, errors, task_vars, raw_defaults):
         name = self.user_name(option, task_vars, raw_defaults)
         description = spec.get("description") or []
-        if isinstance(description, string_types):
+        if isinstance(description, str):
             description = [description]
         text = " ".join(description)
         unit = UNIT.search(text)
@@ -270,7 +269,7 @@ class ActionModule(ActionBase):
         available = dict(templar.available_variables)
         available["__%s_validate" % role.name] = role_scenarios
         rendered = templar.copy_with_new_env(available_variables=available).template(trust_as_template(source))
-        found = json.loads(rendered) if isinstance(rendered, string_types) else list(rendered)
+        found = json.loads(rendered) if isinstance(rendered, str) else list(rendered)
         # The rules name the role's variables; name the ones the user sets instead.
         out = []
         for problem in found:

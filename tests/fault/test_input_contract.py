@@ -52,6 +52,11 @@ def failed_task(run):
     return run.failure_message()
 
 
+def task_number(run):
+    """The failing task's place in the run (1 is the play's first task), for the report table."""
+    return [i for i, task in enumerate(run.tasks, 1) if task.failed][-1]
+
+
 def problems(message):
     """The listed problems of the settings check's one message."""
     return [line[2:] for line in message.splitlines() if line.startswith("- ")]
@@ -61,7 +66,7 @@ def test_canary_weights_fail_before_anything_changes(empty_demo):
     run, elapsed = run_bad(empty_demo, "-e", json.dumps({"routing_canary_weights": {"v1": 60, "v3": 50}}))
     message = failed_task(run)
     assert problems(message) == ["routing_canary_weights sum to 110 (60 + 50): the weights must sum to 100"]
-    print(f"\n{elapsed:.1f}s: {message}")
+    print(f"\ncanary weights: task {task_number(run)}, {elapsed:.1f}s: {message}")
     assert elapsed < 60, f"the bad setting took {elapsed:.0f}s to fail"
 
 
@@ -112,13 +117,14 @@ def test_a_bad_setting_is_named_as_the_user_typed_it(empty_demo, setting, expect
     message = failed_task(run)
     assert problems(message) == [expected]
     assert "argument_spec" not in message and "preflight_" not in message, message
-    print(f"\n{setting}: {elapsed:.1f}s: {message}")
+    print(f"\n{setting}: task {task_number(run)}, {elapsed:.1f}s: {message}")
 
 
 def test_scenarios_as_a_comma_separated_string(empty_demo):
     # Both scenarios of the string are checked: each one's bad setting is reported.
     run, elapsed = run_bad(empty_demo, "-e", "mesh_scenarios=canary,mirror", "-e",
                            json.dumps({"routing_canary_weights": {"v1": 60, "v3": 50}, "routing_mirror_percentage": 150}))
+    print(f"\nmesh_scenarios=canary,mirror: task {task_number(run)}, {elapsed:.1f}s: {problems(failed_task(run))}")
     assert problems(failed_task(run)) == [
         "routing_canary_weights sum to 110 (60 + 50): the weights must sum to 100",
         "routing_mirror_percentage is 150: it must be a number from 0 to 100",
@@ -134,7 +140,8 @@ def test_scenarios_string_is_accepted(tmp_path, given):
 def test_a_tag_that_names_nothing_fails_with_the_nearest_tag(empty_demo):
     run, elapsed = run_bad(empty_demo, "--tags", "canry")
     found = problems(failed_task(run))
-    assert len(found) == 1 and found[0].startswith("--tags canry names nothing this play runs: did you mean canary?"), found
+    print(f"\n--tags canry: task {task_number(run)}, {elapsed:.1f}s: {found}")
+    assert len(found) == 1 and found[0].startswith("--tags canry names nothing this play runs (did you mean canary?); its tags are "), found
 
 
 def test_an_unknown_variable_is_warned_about_with_the_nearest_name(tmp_path):
@@ -206,7 +213,7 @@ def test_a_hung_api_server_fails_in_seconds(tmp_path):
             message = run.failure_message()
             assert f"The cluster of context hung-cluster does not answer: the API server at {url} does not answer" in message
             assert server.held, "the probe never connected to the silent server"
-            print(f"\nhung API server: {elapsed:.1f}s: {message}")
+            print(f"\nhung API server: task {task_number(run)}, {elapsed:.1f}s: {message}")
             assert elapsed < 60, f"took {elapsed:.0f}s"
         finally:
             demo.stop()
@@ -221,6 +228,7 @@ def test_a_dead_cluster_is_named_by_its_context(tmp_path):
         run = demo.run(FULL_DEMO, timeout=120)
         assert run.returncode != 0 and run.changed == 0, run.explain()
         message = run.failure_message()
+        print(f"\ndead cluster: task {task_number(run)}, {run.wall:.1f}s: {message}")
         assert "The cluster of context dead-cluster does not answer" in message, message
         assert "current-context" not in message, message
     finally:
@@ -237,6 +245,7 @@ def test_no_docker_cli_gets_the_install_advice(tmp_path):
         assert run.returncode != 0 and run.changed == 0, run.explain()
         assert before.diff(demo.snapshot()) == []
         message = run.failure_message()
+        print(f"\nno docker CLI: task {task_number(run)}, {run.wall:.1f}s: {message}")
         assert "the docker CLI is not installed" in message and "Install Docker Engine" in message, message
         assert "Error executing command" not in message, message
 
@@ -257,5 +266,5 @@ def test_a_hung_docker_engine_fails_in_seconds(tmp_path):
         message = run.failure_message()
         assert "docker info did not answer within 3 seconds (preflight_probe_timeout)" in message, message
         assert "Start the Docker engine" in message, message
-        print(f"\nhung docker: {elapsed:.1f}s: {message}")
+        print(f"\nhung docker: task {task_number(run)}, {elapsed:.1f}s: {message}")
         assert elapsed < 60, f"took {elapsed:.0f}s"
