@@ -165,6 +165,9 @@ class ActionModule(ActionBase):
         if warnings:
             result["warnings"] = warnings
 
+        # For the roles' own later messages (preflight's resource checks): each checked option's name as the user sets it.
+        result["ansible_facts"] = {"mesh_settings_names": dict(
+            (option, self.user_name(option, task_vars, raw_defaults)) for _role, option in sorted(checked))}
         result["changed"] = False
         result["problems"] = problems
         result["unknown_variables"] = warnings

@@ -268,3 +268,15 @@ def test_a_hung_docker_engine_fails_in_seconds(tmp_path):
         assert "Start the Docker engine" in message, message
         print(f"\nhung docker: task {task_number(run)}, {elapsed:.1f}s: {message}")
         assert elapsed < 60, f"took {elapsed:.0f}s"
+
+
+def test_a_kubernetes_version_outside_istios_range_fails_before_minikube_starts(empty_demo):
+    before = empty_demo.snapshot()
+    run = empty_demo.run(FULL_DEMO, "-e", "mesh_kubernetes_version=v1.20.0", timeout=120)
+    assert run.returncode != 0 and run.changed == 0, run.explain()
+    assert before.diff(empty_demo.snapshot()) == [] and empty_demo.profiles() == {}
+    assert not [c for c in empty_demo.calls() if c["cli"] == "minikube"], empty_demo.calls()
+    message = run.failure_message()
+    print(f"\nmesh_kubernetes_version=v1.20.0: task {task_number(run)}, {run.wall:.1f}s: {message}")
+    assert "mesh_kubernetes_version=v1.20.0 is outside the range Istio supports (1.32 to 1.35)" in message, message
+    assert "for example mesh_kubernetes_version=v1.35.0" in message, message
