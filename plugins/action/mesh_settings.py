@@ -101,9 +101,10 @@ class ActionModule(ActionBase):
         known_tags = set(args.get("known_tags") or []) | {"all", "always", "never", "tagged", "untagged"}
 
         roles = {}
-        for name in set(roles_asked) | set(scenarios.values()) | {"preflight", "minikube", "istio", "bookinfo",
-                                                                 "telemetry", "elk", "routing", "resilience", "policy"}:
-            if os.path.isdir(os.path.join(ROLES_DIR, name)):
+        for name in set(roles_asked) | set(scenarios.values()):
+            roles[name] = Role(self._loader, name)  # a role this collection does not have fails here, by name
+        for name in ("preflight", "minikube", "istio", "bookinfo", "telemetry", "elk", "routing", "resilience", "policy"):
+            if name not in roles and os.path.isdir(os.path.join(ROLES_DIR, name)):
                 roles[name] = Role(self._loader, name)
         raw_defaults = {}
         for role in roles.values():
