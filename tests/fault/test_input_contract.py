@@ -169,7 +169,7 @@ class SilentServer:
     def _accept(self):
         while True:
             try:
-                connection, _ = self.sock.accept()
+                connection = self.sock.accept()[0]
             except OSError:
                 return
             self.held.append(connection)
