@@ -69,4 +69,4 @@ bench: $(VENV)/.test-installed
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) .cache/test .harness rendered tests/output
+	rm -rf $(VENV) .cache/test .harness rendered playbooks/rendered tests/output

@@ -23,8 +23,8 @@ if __package__ in (None, ""):
 
 from tests.tools._common import FQCN, NAME, NAMESPACE, REPO, Timer, ToolError, run, venv_bin
 
-# Top-level paths of the checkout that must never ship: local state, the self link, test output.
-FORBIDDEN_IN_TARBALL = (".venv", ".cache", ".harness", ".git", "collections", "tests/output")
+# Paths of the checkout that must never ship: local state, the self link, test output, render output.
+FORBIDDEN_IN_TARBALL = (".venv", ".cache", ".harness", ".git", "collections", "tests/output", "rendered", "playbooks/rendered")
 # ansible-doc reports problems on stderr without always failing.
 DOC_PROBLEM = re.compile(r"\[(?:ERROR|WARNING)\]|ERROR!")
 
