@@ -268,10 +268,12 @@ def build_summary(results, artifacts=None, applied=None, checks=None, versions=N
                   graph=None, generated_at=None):
     """The report's facts as a dict that follows ``report_schema.json``.
 
-    ``results``: scenario -> result (``routing_scenario_results``); ``artifacts``: scenario -> the content of its
+    ``results``: scenario -> result (``routing_scenario_results``), or None when the artifacts are all this run's (a
+    scenario with an artifact and no result is then shown as measured in an earlier run); ``artifacts``: scenario -> the content of its
     ``scenarios/<scenario>.json``; ``applied``: scenario -> objects; ``checks``: ``[{name, passed, detail}]``;
     ``graph``: ``{file, svg}`` (the SVG's text) or None.
     """
+    this_run = results is not None
     results = dict(results or {})
     artifacts = dict(artifacts or {})
     applied = dict(applied or {})
@@ -280,7 +282,11 @@ def build_summary(results, artifacts=None, applied=None, checks=None, versions=N
         result = results.get(name)
         if result is None:
             result = dict(artifacts[name].get("result") or {})
-        scenarios.append(scenario_entry(name, result, artifacts.get(name), applied.get(name)))
+        entry = scenario_entry(name, result, artifacts.get(name), applied.get(name))
+        if this_run and name not in results and entry["state"] == "measured":
+            # Its file is still in the artifacts, but this run did not play it (a run with --tags of other scenarios).
+            entry["state"] = "earlier_run"
+        scenarios.append(entry)
     graph = dict(graph or {})
     return {
         "schema_version": SCHEMA_VERSION,
@@ -418,6 +424,9 @@ def _scenario_html(entry):
                      % _e(entry.get("verify_variable") or "its verify setting"))
         if entry.get("measured_at"):
             parts.append("<p>Applied at %s.</p>" % _e(entry["measured_at"]))
+    elif entry["state"] == "earlier_run":
+        parts.append('<p class="recorded">Not run in this run: measured in an earlier run at %s; its result is still in the artifacts.</p>'
+                     % _e(entry.get("measured_at") or "an unknown time"))
     elif entry["state"] == "recorded":
         parts.append('<p class="recorded">Recorded verdict, not played again in this run: measured at %s with the same objects '
                      "and settings (<code>--tags %s</code> measures it now).</p>" % (_e(entry.get("measured_at") or "an earlier run"), _e(name)))

@@ -41,8 +41,9 @@ options:
   results:
     description:
       - The scenarios' results of this run, as the play's C(routing_scenario_results) holds them.
+      - When given, a scenario found only in O(artifacts_dir) was not run in this run and is shown as measured in an earlier
+        run, at the time its file says. Without it, every file in O(artifacts_dir) is taken as this run's.
     type: dict
-    default: {}
   checks:
     description:
       - The roles' verifications, each with C(name), C(passed) and C(detail).
@@ -178,7 +179,7 @@ def main():
         argument_spec=dict(
             dest=dict(type="path", required=True),
             artifacts_dir=dict(type="path"),
-            results=dict(type="dict", default={}),
+            results=dict(type="dict"),
             checks=dict(type="list", elements="dict", default=[]),
             versions=dict(type="dict", default={}),
             cluster=dict(type="dict", default={}),

@@ -56,7 +56,7 @@ def px(percent_of_scale: float) -> float:
 
 @pytest.fixture(scope="module")
 def full():
-    summary = build_summary({}, recorded(), generated_at="2026-12-03T06:45:00Z",
+    summary = build_summary(None, recorded(), generated_at="2026-12-03T06:45:00Z",
                             versions={"istio": "1.31.1"}, cluster={"provider": "minikube"},
                             urls={"productpage": "http://127.0.0.1:8080/productpage"})
     return summary, render_html(summary)
@@ -172,7 +172,7 @@ def test_a_failed_verdict_is_shown_failed_with_the_bar_outside_the_interval():
     probe["checks"][0].update(passed=False, msg="shares: v1 70.05% (expected 50 \u00b1 7), v3 29.95% (expected 50 \u00b1 7): not "
                                                 "consistent with v1 50 / v3 50 at 95% confidence (chi-square p=1e-08, n=197)")
     results["canary"]["result"]["passed"] = False
-    summary = build_summary({}, {"canary": results["canary"]})
+    summary = build_summary(None, {"canary": results["canary"]})
     validate(summary)
     page = render_html(summary)
     assert scenario(summary, "canary")["passed"] is False
@@ -213,7 +213,7 @@ def test_everything_is_escaped_and_nothing_is_fetched():
     results = copy.deepcopy(recorded())
     results["canary"]["result"]["summary"] = "<script>alert(1)</script>"
     results["canary"]["result"]["probes"][0]["name"] = '<img src="http://evil.example/x">'
-    summary = build_summary({}, {"canary": results["canary"]}, checks=[{"name": "<b>", "passed": True, "detail": "&"}],
+    summary = build_summary(None, {"canary": results["canary"]}, checks=[{"name": "<b>", "passed": True, "detail": "&"}],
                             graph={"file": "g.svg", "svg": '<svg xmlns="http://www.w3.org/2000/svg"><script>x()</script></svg>'})
     page = render_html(summary)
     assert "<script" not in page and "<img" not in page
@@ -229,7 +229,7 @@ def test_the_service_graph_is_inlined():
         '<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="100pt">'
         '<g id="graph0" class="graph"><title>mesh</title><g id="edge1" class="edge"><title>productpage&#45;&gt;reviews</title>'
         '<text>1.2</text></g></g></svg>')
-    page = render_html(build_summary({}, graph={"file": "artifacts/service-graph.svg", "svg": text}))
+    page = render_html(build_summary(None, graph={"file": "artifacts/service-graph.svg", "svg": text}))
     figure = re.search(r'<figure id="service-graph">(.*?)</figure>', page, re.S)
     assert figure and ET.fromstring(figure.group(1)).tag == SVG + "svg"
 
@@ -256,3 +256,14 @@ def test_the_module_writes_both_files_and_check_mode_writes_nothing(tmp_path):
     assert [s["name"] for s in written["scenarios"]][:2] == ["canary", "ab_test"]
     again = run(False)
     assert again["changed"] is False and again["written"] == []
+
+
+def test_an_artifact_of_a_scenario_this_run_did_not_play_is_shown_from_an_earlier_run():
+    this_run = {"canary": recorded()["canary"]["result"]}
+    summary = build_summary(this_run, recorded())
+    validate(summary)
+    assert scenario(summary, "canary")["state"] == "measured"
+    assert scenario(summary, "mirror")["state"] == "earlier_run"
+    page = render_html(summary)
+    assert "Not run in this run: measured in an earlier run at 2026-12-03T06:40:00Z" in page
+    assert charts_of(page, "mirror")
