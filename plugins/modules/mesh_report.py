@@ -14,10 +14,10 @@ short_description: Write the proof report of a demo run, summary.json and a self
 version_added: 0.1.0
 description:
   - Writes O(dest)/summary.json, the run's facts for machines (CI, comparing two runs), and O(dest)/index.html, one page drawn
-    from that JSON for a presenter: versions, cluster and URLs, each check with its result, and per scenario what was applied,
-    what was sent and what came back, with the shares as bars against the expected value and the interval the test allows,
-    the status histogram, the latency percentiles against their bounds, and the verdict with the test and its numbers.
-  - The page works offline, from a file: its style and pictures are inline (SVG), it runs no script and names no external
+    from that JSON for a presenter. It shows versions, cluster and URLs, each check with its result, and per scenario what was applied,
+    what was sent and what came back (the shares as bars against the expected value and the interval the test allows,
+    the status histogram, the latency percentiles against their bounds, and the verdict with the test and its numbers).
+  - The page works offline, from a file. Its style and pictures are inline (SVG), it runs no script and names no external
     resource. Every text from the results is escaped.
   - The schema of summary.json is the collection's C(plugins/module_utils/report_schema.json) (JSON Schema 2020-12).
   - A scenario's full result is read from O(artifacts_dir)/scenarios/<scenario>.json when the file is there; O(results) adds
@@ -52,7 +52,7 @@ options:
     default: []
   versions:
     description:
-      - Component versions to show, for example C({istio: 1.31.1, minikube: v1.37.0}).
+      - 'Component versions to show, for example C({istio: 1.31.1, minikube: v1.37.0}).'
     type: dict
     default: {}
   cluster:
