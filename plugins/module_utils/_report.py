@@ -32,7 +32,7 @@ PERCENTILES = ("p50", "p90", "p99", "max")
 LABEL_W = 130
 BAR_W = 400
 ROW_H = 22
-VALUE_W = 150
+VALUE_W = 280
 
 _SHARE_ROW = re.compile(r"([^\s,:]+) ([\d.]+)% \(expected ([\d.]+)(?: \u00b1 ([\d.]+))?\)")
 _ALL_ROWS = re.compile(r"all \d+ responses ([^\s:]+):")
@@ -311,7 +311,7 @@ table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:.2em .5em;tex
 section.scenario{border:1px solid #ccc;border-radius:6px;padding:.5em 1em;margin:1em 0}
 pre{background:#f6f6f6;padding:.5em;overflow:auto;font-size:.85em}
 svg.chart{display:block;margin:.4em 0}svg text{font-size:12px;font-family:system-ui,sans-serif}
-.bar{fill:#4a7fc1}.interval{fill:#f2b134;fill-opacity:.45}.expected{stroke:#222;stroke-width:2}
+.bar{fill:#4a7fc1}.interval{fill:#f2b134;fill-opacity:.5;stroke:#c98a00;stroke-width:1}.expected{stroke:#222;stroke-width:2}
 .bound{stroke:#b00020;stroke-width:2;stroke-dasharray:4 2}.axis{stroke:#888}
 """
 
@@ -345,12 +345,13 @@ def bar_chart_svg(chart):
         y = ROW_H * index
         label = _e(bar["label"])
         out.append('<text class="label" x="%d" y="%d" text-anchor="end">%s</text>' % (LABEL_W - 6, y + 15, label))
-        if bar.get("low") is not None and bar.get("high") is not None:
-            lo, hi = x(bar["low"]), x(bar["high"])
-            out.append('<rect class="interval" data-label="%s" x="%.2f" y="%d" width="%.2f" height="%d"/>'
-                       % (label, lo, y + 1, max(hi - lo, 0.0), ROW_H - 2))
         out.append('<rect class="bar" data-label="%s" x="%d" y="%d" width="%.2f" height="%d"/>'
                    % (label, LABEL_W, y + 5, x(bar["value"]) - LABEL_W, ROW_H - 10))
+        # Over the bar, translucent: the interval the test allows.
+        if bar.get("low") is not None and bar.get("high") is not None:
+            lo, hi = x(bar["low"]), x(bar["high"])
+            out.append('<rect class="interval" data-label="%s" x="%.2f" y="%d" width="%.2f" height="%d"><title>allowed %s to %s</title></rect>'
+                       % (label, lo, y + 1, max(hi - lo, 0.0), ROW_H - 2, _fmt(bar["low"]), _fmt(bar["high"])))
         if bar.get("expected") is not None:
             ex = x(bar["expected"])
             out.append('<line class="expected" data-label="%s" x1="%.2f" y1="%d" x2="%.2f" y2="%d"/>' % (label, ex, y, ex, y + ROW_H))
