@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import html
 import json
 import re
 import subprocess
@@ -224,14 +225,23 @@ def test_everything_is_escaped_and_nothing_is_fetched():
 
 
 def test_the_service_graph_is_inlined():
-    # What Graphviz writes for the telemetry role's DOT: a prolog, xlink namespace, titles and text.
-    text = (
-        '<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="100pt">'
-        '<g id="graph0" class="graph"><title>mesh</title><g id="edge1" class="edge"><title>productpage&#45;&gt;reviews</title>'
-        '<text>1.2</text></g></g></svg>')
+    # Shaped like what Graphviz writes for the telemetry role's DOT: a prolog, the xlink namespace, titles and text.
+    text = (HERE / "graph" / "service-graph.svg").read_text()
     page = render_html(build_summary(None, graph={"file": "artifacts/service-graph.svg", "svg": text}))
     figure = re.search(r'<figure id="service-graph">(.*?)</figure>', page, re.S)
-    assert figure and ET.fromstring(figure.group(1)).tag == SVG + "svg"
+    assert figure, "the graph was not inlined"
+    svg = ET.fromstring(figure.group(1))
+    assert [t.text for t in svg.iter(SVG + "title")][1:5] == ["productpage", "details", "reviews", "ratings"]
+
+
+def test_the_applied_objects_are_collapsed_in_the_section():
+    objects = [{"apiVersion": "networking.istio.io/v1", "kind": "VirtualService", "metadata": {"name": "reviews"},
+                "spec": {"hosts": ["reviews"], "http": [{"route": [{"destination": {"host": "reviews", "subset": "v1"}, "weight": 50}]}]}}]
+    summary = build_summary(None, {"canary": recorded()["canary"]}, applied={"canary": objects})
+    validate(summary)
+    page = render_html(summary)
+    details = re.search(r"<details><summary>Applied objects \(1\)</summary><pre>(.*?)</pre></details>", page, re.S)
+    assert details and json.loads(html.unescape(details.group(1))) == objects
 
 
 def test_the_module_writes_both_files_and_check_mode_writes_nothing(tmp_path):
