@@ -137,8 +137,8 @@ def _routing_part(result):
         requests = int(probe.get("requests") or 0)
         checks = probe.get("checks") or []
         duration = probe.get("duration_s")
-        sent.append("%s (%s): %d requests%s" % (name, who, requests,
-                                               " in %s s" % _fmt(duration) if _number(duration) is not None else ""))
+        took = " in %s s" % _fmt(duration) if _number(duration) is not None else ""
+        sent.append("%s (%s): %d requests%s" % (name, who, requests, took))
         shares = dict(probe.get("shares") or {})
         if shares and set(shares) != {"unmatched"}:
             charts.append(_share_chart("%s: shares" % name, shares, requests, checks))
@@ -327,7 +327,7 @@ def _verdict(passed, state="measured"):
 
 
 def bar_chart_svg(chart):
-    """A horizontal bar per entry, ``value / scale`` of BAR_W wide, with the allowed interval and the expected value."""
+    """A horizontal item per entry, ``value / scale`` of BAR_W wide, with the allowed interval and the expected value."""
     bars = chart.get("bars") or []
     scale = float(chart.get("scale") or 1.0)
     height = ROW_H * len(bars) + 24
@@ -341,27 +341,27 @@ def bar_chart_svg(chart):
     def x(value):
         return LABEL_W + BAR_W * _clip(float(value), 0.0, scale) / scale
 
-    for index, bar in enumerate(bars):
+    for index, item in enumerate(bars):
         y = ROW_H * index
-        label = _e(bar["label"])
+        label = _e(item["label"])
         out.append('<text class="label" x="%d" y="%d" text-anchor="end">%s</text>' % (LABEL_W - 6, y + 15, label))
         out.append('<rect class="bar" data-label="%s" x="%d" y="%d" width="%.2f" height="%d"/>'
-                   % (label, LABEL_W, y + 5, x(bar["value"]) - LABEL_W, ROW_H - 10))
+                   % (label, LABEL_W, y + 5, x(item["value"]) - LABEL_W, ROW_H - 10))
         # Over the bar, translucent: the interval the test allows.
-        if bar.get("low") is not None and bar.get("high") is not None:
-            lo, hi = x(bar["low"]), x(bar["high"])
+        if item.get("low") is not None and item.get("high") is not None:
+            lo, hi = x(item["low"]), x(item["high"])
             out.append('<rect class="interval" data-label="%s" x="%.2f" y="%d" width="%.2f" height="%d"><title>allowed %s to %s</title></rect>'
-                       % (label, lo, y + 1, max(hi - lo, 0.0), ROW_H - 2, _fmt(bar["low"]), _fmt(bar["high"])))
-        if bar.get("expected") is not None:
-            ex = x(bar["expected"])
+                       % (label, lo, y + 1, max(hi - lo, 0.0), ROW_H - 2, _fmt(item["low"]), _fmt(item["high"])))
+        if item.get("expected") is not None:
+            ex = x(item["expected"])
             out.append('<line class="expected" data-label="%s" x1="%.2f" y1="%d" x2="%.2f" y2="%d"/>' % (label, ex, y, ex, y + ROW_H))
-        text = "%s%s" % (_fmt(bar["value"]), unit if unit == "%" else " " + unit)
-        if bar.get("count") is not None:
-            text += " (%d)" % bar["count"]
-        if bar.get("expected") is not None:
-            text += ", expected %s" % _fmt(bar["expected"])
-        if bar.get("low") is not None and bar.get("high") is not None and bar["low"] != bar["high"]:
-            text += " [%s, %s]" % (_fmt(bar["low"]), _fmt(bar["high"]))
+        text = "%s%s" % (_fmt(item["value"]), unit if unit == "%" else " " + unit)
+        if item.get("count") is not None:
+            text += " (%d)" % item["count"]
+        if item.get("expected") is not None:
+            text += ", expected %s" % _fmt(item["expected"])
+        if item.get("low") is not None and item.get("high") is not None and item["low"] != item["high"]:
+            text += " [%s, %s]" % (_fmt(item["low"]), _fmt(item["high"]))
         out.append('<text class="value" data-label="%s" x="%d" y="%d">%s</text>' % (label, LABEL_W + BAR_W + 6, y + 15, _e(text)))
     out.append('<text x="%d" y="%d">0</text><text x="%d" y="%d" text-anchor="end">%s%s</text>'
                % (LABEL_W, height - 6, LABEL_W + BAR_W, height - 6, _fmt(scale), _e(unit if unit == "%" else " " + unit)))
