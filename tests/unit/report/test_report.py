@@ -102,8 +102,8 @@ def test_ab_test_has_both_probes_each_at_100_percent(full):
     share_charts = [svg for svg in charts_of(page, "ab_test") if svg.get("data-kind") == "shares"]
     assert [list(rects(svg, "bar")) for svg in share_charts] == [["v2"], ["v1"]]
     for svg in share_charts:
-        (bar,) = rects(svg, "bar").values()
-        assert float(bar.get("width")) == pytest.approx(BAR_W)
+        (rect,) = rects(svg, "bar").values()
+        assert float(rect.get("width")) == pytest.approx(BAR_W)
         (mark,) = lines(svg, "expected").values()
         assert float(mark.get("x1")) == pytest.approx(px(100))
 
