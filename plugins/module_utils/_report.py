@@ -138,7 +138,8 @@ def _routing_part(result):
         checks = probe.get("checks") or []
         duration = probe.get("duration_s")
         took = " in %s s" % _fmt(duration) if _number(duration) is not None else ""
-        sent.append("%s (%s): %d requests%s" % (name, who, requests, took))
+        sender = name if not who or who == name else "%s (%s)" % (name, who)
+        sent.append("%s: %d requests%s" % (sender, requests, took))
         shares = dict(probe.get("shares") or {})
         if shares and set(shares) != {"unmatched"}:
             charts.append(_share_chart("%s: shares" % name, shares, requests, checks))

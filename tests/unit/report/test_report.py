@@ -98,7 +98,7 @@ def test_ab_test_has_both_probes_each_at_100_percent(full):
     summary, page = full
     entry = scenario(summary, "ab_test")
     assert entry["sent"][0].startswith("jason (signed in as jason): 29 requests")
-    assert entry["sent"][1].startswith("anonymous (anonymous): 29 requests")
+    assert entry["sent"][1] == "anonymous: 29 requests in 2.5 s"
     share_charts = [svg for svg in charts_of(page, "ab_test") if svg.get("data-kind") == "shares"]
     assert [list(rects(svg, "bar")) for svg in share_charts] == [["v2"], ["v1"]]
     for svg in share_charts:
