@@ -242,7 +242,8 @@ def scenario_entry(name, result, artifact=None, applied=None):
         "name": str(name), "kind": kind, "state": state,
         "passed": None if state == "applied_not_measured" else _true(result.get("passed")),
         "measured_at": result.get("measured_at") or artifact.get("measured_at") or None,
-        "gateway_url": artifact.get("gateway_url") or None,
+        # A recorded verdict's artifact is an earlier run's, and its gateway address may be gone: not shown.
+        "gateway_url": (artifact.get("gateway_url") or None) if state == "measured" else None,
         "artifact": result.get("artifact") or None,
         "verify_variable": result.get("verify_variable") or None,
         "summary": str(result.get("summary") or ""),
@@ -286,7 +287,7 @@ def build_summary(results, artifacts=None, applied=None, checks=None, versions=N
         entry = scenario_entry(name, result, artifacts.get(name), applied.get(name))
         if this_run and name not in results and entry["state"] == "measured":
             # Its file is still in the artifacts, but this run did not play it (a run with --tags of other scenarios).
-            entry["state"] = "earlier_run"
+            entry["state"], entry["gateway_url"] = "earlier_run", None
         scenarios.append(entry)
     graph = dict(graph or {})
     return {
