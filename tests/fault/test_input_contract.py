@@ -108,7 +108,7 @@ def test_the_inventory_defaults_pass_every_check(tmp_path):
                                    "for example mesh_minikube_version=v1.39.0."),
     ("mesh_cluster_provider=kind", 'mesh_cluster_provider is "kind": choose one of minikube, existing, '
                                    'for example mesh_cluster_provider="minikube".'),
-    ("mesh_minikube_memory=16g", 'mesh_minikube_memory is "16g": give a whole number of MB, '
+    ("mesh_minikube_memory=16g", 'mesh_minikube_memory is "16g": give a whole number of MB or auto, '
                                  "for example mesh_minikube_memory=16384 (16g is 16384 MB)."),
     ("minikube_cpus=four", 'minikube_cpus is "four": give a whole number, for example minikube_cpus=4.'),
 ])
