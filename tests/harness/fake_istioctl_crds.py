@@ -15,24 +15,38 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 SHARED = os.path.join(os.path.dirname(REPO), "shared", "istio-1.31")
 
 
-def candidates(executable=None):
+def release_places(executable=None):
+    """The folders looked at for Istio's text, in order (see the module's docstring)."""
     places = []
     if os.environ.get(RELEASE_DIR_VARIABLE):
         places.append(os.environ[RELEASE_DIR_VARIABLE])
     if executable:
         places.append(os.path.dirname(os.path.dirname(os.path.abspath(executable))))
     places.append(SHARED)
-    return [os.path.join(place, CRD_FILE) for place in places]
+    return places
+
+
+def candidates(executable=None, relative=CRD_FILE):
+    return [os.path.join(place, relative) for place in release_places(executable)]
+
+
+def release_path(relative, what, executable=None, kind="file"):
+    """``relative`` (a file, or a folder when ``kind`` is "dir") in the first place that has it.
+
+    FileNotFoundError names ``what`` (a plural noun phrase) and the places looked at.
+    """
+    exists = os.path.isdir if kind == "dir" else os.path.isfile
+    looked = candidates(executable, relative)
+    for path in looked:
+        if exists(path):
+            return path
+    raise FileNotFoundError(f"{what} are in none of: " + ", ".join(looked)
+                            + f"; set {RELEASE_DIR_VARIABLE} to an unpacked Istio release")
 
 
 def crd_file(executable=None):
     """The path of the first ``crd-all.gen.yaml`` found; FileNotFoundError naming the places looked at."""
-    looked = candidates(executable)
-    for path in looked:
-        if os.path.isfile(path):
-            return path
-    raise FileNotFoundError("Istio's CRDs (crd-all.gen.yaml) are in none of: " + ", ".join(looked)
-                            + f"; set {RELEASE_DIR_VARIABLE} to an unpacked Istio release")
+    return release_path(CRD_FILE, "Istio's CRDs (crd-all.gen.yaml)", executable)
 
 
 def load(executable=None):

@@ -7,12 +7,10 @@ holding ``<hex>  <file name>`` next to it.
 * ``bin/istioctl`` runs the harness's fake istioctl (``tests/harness/fake_istioctl.py``). It is extracted
   into a cache far from this checkout, so it names the checkout's absolute path instead of locating it
   relative to its own file as ``tests/harness/bin/istioctl`` does.
-* ``samples/bookinfo`` is a small stand-in written here, not Istio's text: the same object names and labels
-  as upstream (productpage-v1, details-v1, ratings-v1, reviews-v1/v2/v3, their Services and ServiceAccounts),
-  which is what the roles and the emulator rely on.
-* ``samples/addons`` holds the stand-ins of ``tests/fixtures/telemetry/addons`` (prometheus, grafana, jaeger,
-  kiali: upstream's object names, labels and the prometheus ConfigMap's keys), so the telemetry role reads its
-  addons from the cached release as it does on a real run.
+* ``samples/`` carries Istio's real ``bookinfo``, ``addons``, ``httpbin``, ``curl`` and ``sleep`` folders, byte
+  for byte, read at build time from ``$MESH_ISTIO_RELEASE_DIR`` (an unpacked release) or ``../shared/istio-1.31``
+  (the lookup of ``fake_istioctl_crds``); nothing of Istio's is copied into this checkout. Only ``bin/istioctl``
+  is fake.
 
 Command line (run from the checkout with the venv's python)::
 
@@ -40,8 +38,8 @@ import threading
 import time
 import urllib.request
 
-import yaml
 
+from tests.harness import fake_istioctl_crds
 from tests.harness.loopback import BackgroundServer
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -50,11 +48,10 @@ DEFAULT_VERSION = "1.31.1"
 PLATFORMS = ("linux-amd64", "linux-arm64", "osx-amd64", "osx-arm64")
 STATE_NAME = "release"
 
-# service -> versions of its Deployments, in the order Bookinfo's manifest declares them.
-BOOKINFO = {"details": ["v1"], "ratings": ["v1"], "reviews": ["v1", "v2", "v3"], "productpage": ["v1"]}
-BOOKINFO_IMAGE_TAG = "1.20.3"
-PORT = 9080
-ADDONS_DIR = os.path.join(REPO_ROOT, "tests", "fixtures", "telemetry", "addons")
+# The folders of a release's samples/ the archive carries, copied byte for byte from Istio's text (never from this
+# checkout): bookinfo (platform/kube, networking, gateway-api), the four addons, httpbin (and its fortio client),
+# curl and sleep.
+SAMPLES = ("bookinfo", "addons", "httpbin", "curl", "sleep")
 
 
 def istioctl_wrapper():
@@ -69,103 +66,29 @@ def istioctl_wrapper():
     )
 
 
-def bookinfo_objects():
-    """Services, ServiceAccounts and Deployments with upstream Bookinfo's names and labels."""
-    objects = []
-    for service, versions in BOOKINFO.items():
-        objects.append(
-            {
-                "apiVersion": "v1",
-                "kind": "Service",
-                "metadata": {"name": service, "labels": {"app": service, "service": service}},
-                "spec": {"ports": [{"name": "http", "port": PORT}], "selector": {"app": service}},
-            }
-        )
-        account = "bookinfo-" + service
-        objects.append({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": account, "labels": {"account": service}}})
-        for version in versions:
-            labels = {"app": service, "version": version}
-            objects.append(
-                {
-                    "apiVersion": "apps/v1",
-                    "kind": "Deployment",
-                    "metadata": {"name": "%s-%s" % (service, version), "labels": dict(labels)},
-                    "spec": {
-                        "replicas": 1,
-                        "selector": {"matchLabels": dict(labels)},
-                        "template": {
-                            "metadata": {"labels": dict(labels)},
-                            "spec": {
-                                "serviceAccountName": account,
-                                "containers": [
-                                    {
-                                        "name": service,
-                                        "image": "docker.io/istio/examples-bookinfo-%s-%s:%s" % (service, version, BOOKINFO_IMAGE_TAG),
-                                        "ports": [{"containerPort": PORT}],
-                                    }
-                                ],
-                            },
-                        },
-                    },
-                }
-            )
-    return objects
+def samples_dir():
+    """The ``samples/`` folder of Istio's text: ``$MESH_ISTIO_RELEASE_DIR``'s, else ``../shared/istio-1.31``'s.
+
+    Found by the lookup the fake istioctl uses for Istio's CRDs (``fake_istioctl_crds``).
+    """
+    return fake_istioctl_crds.release_path("samples", "Istio's samples (samples/)", kind="dir")
 
 
-def networking_objects():
-    """samples/bookinfo/networking: the gateway pair and destination-rule-all, as networking.istio.io/v1."""
-    gateway = [
-        {
-            "apiVersion": "networking.istio.io/v1",
-            "kind": "Gateway",
-            "metadata": {"name": "bookinfo-gateway"},
-            "spec": {
-                "selector": {"istio": "ingressgateway"},
-                "servers": [{"port": {"number": 8080, "name": "http", "protocol": "HTTP"}, "hosts": ["*"]}],
-            },
-        },
-        {
-            "apiVersion": "networking.istio.io/v1",
-            "kind": "VirtualService",
-            "metadata": {"name": "bookinfo"},
-            "spec": {
-                "hosts": ["*"],
-                "gateways": ["bookinfo-gateway"],
-                "http": [
-                    {
-                        "match": [{"uri": {"exact": "/productpage"}}, {"uri": {"prefix": "/static"}}, {"uri": {"exact": "/login"}}],
-                        "route": [{"destination": {"host": "productpage", "port": {"number": PORT}}}],
-                    }
-                ],
-            },
-        },
-    ]
-    rules = [
-        {
-            "apiVersion": "networking.istio.io/v1",
-            "kind": "DestinationRule",
-            "metadata": {"name": service},
-            "spec": {"host": service, "subsets": [{"name": v, "labels": {"version": v}} for v in versions]},
-        }
-        for service, versions in BOOKINFO.items()
-    ]
-    return {"bookinfo-gateway.yaml": gateway, "destination-rule-all.yaml": rules}
-
-
-def addon_files():
-    """``{file name: bytes}`` of the addon stand-ins, in a stable order so the archive's digest is too."""
-    names = sorted(name for name in os.listdir(ADDONS_DIR) if name.endswith(".yaml"))
-    if not names:
-        raise RuntimeError("no addon stand-ins in %s; the fake release needs them for samples/addons" % ADDONS_DIR)
+def sample_files(root=None):
+    """``{path under samples/: bytes}`` of :data:`SAMPLES`, sorted so the archive's digest is stable."""
+    root = root or samples_dir()
     contents = {}
-    for name in names:
-        with open(os.path.join(ADDONS_DIR, name), "rb") as handle:
-            contents[name] = handle.read()
-    return contents
-
-
-def _dump_all(objects):
-    return yaml.safe_dump_all(objects, sort_keys=False).encode()
+    for sample in SAMPLES:
+        top = os.path.join(root, sample)
+        if not os.path.isdir(top):
+            raise FileNotFoundError("%s has no samples/%s; point %s at an unpacked Istio 1.31 release"
+                                    % (os.path.dirname(root), sample, fake_istioctl_crds.RELEASE_DIR_VARIABLE))
+        for folder, _dirs, files in os.walk(top):
+            for name in files:
+                path = os.path.join(folder, name)
+                with open(path, "rb") as handle:
+                    contents[os.path.relpath(path, root).replace(os.sep, "/")] = handle.read()
+    return dict(sorted(contents.items()))
 
 
 def _add(tar, name, data=None, mode=0o644):
@@ -184,18 +107,19 @@ def _add(tar, name, data=None, mode=0o644):
 def archive_bytes(version):
     """The release archive for ``version`` (the same for every platform: the fake istioctl is Python)."""
     top = "istio-%s" % version
+    samples = sample_files()
+    folders = {"", "/bin", "/samples", "/manifests", "/manifests/profiles"}
+    for path in samples:
+        parts = path.split("/")[:-1]
+        folders.update("/samples/" + "/".join(parts[:depth]) for depth in range(1, len(parts) + 1))
     buf = io.BytesIO()
     # gzip's header carries a time too: zero it so a rebuild publishes the same digest.
     with gzip.GzipFile(fileobj=buf, mode="wb", mtime=0) as gz, tarfile.open(fileobj=gz, mode="w") as tar:
-        for directory in ("", "/bin", "/samples", "/samples/addons", "/samples/bookinfo", "/samples/bookinfo/platform",
-                          "/samples/bookinfo/platform/kube", "/samples/bookinfo/networking", "/manifests", "/manifests/profiles"):
+        for directory in sorted(folders):
             _add(tar, top + directory)
         _add(tar, top + "/bin/istioctl", istioctl_wrapper().encode(), mode=0o755)
-        _add(tar, top + "/samples/bookinfo/platform/kube/bookinfo.yaml", _dump_all(bookinfo_objects()))
-        for name, objects in networking_objects().items():
-            _add(tar, top + "/samples/bookinfo/networking/" + name, _dump_all(objects))
-        for name, data in addon_files().items():
-            _add(tar, top + "/samples/addons/" + name, data)
+        for path, data in samples.items():
+            _add(tar, top + "/samples/" + path, data)
         _add(tar, top + "/manifests/profiles/demo.yaml", b"apiVersion: install.istio.io/v1alpha1\nkind: IstioOperator\nspec: {}\n")
     return buf.getvalue()
 

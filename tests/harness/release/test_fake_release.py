@@ -15,13 +15,14 @@ import yaml
 from tests.harness import fake_release
 
 REPO = fake_release.REPO_ROOT
+SHARED_SAMPLES = os.path.join(os.path.dirname(REPO), "shared", "istio-1.31", "samples")
 
 
 def test_archive_has_the_release_layout_and_bookinfo_names():
     with tarfile.open(fileobj=io.BytesIO(fake_release.archive_bytes("1.31.0"))) as tar:
         members = {m.name: m for m in tar.getmembers()}
         bookinfo = yaml.safe_load_all(tar.extractfile("istio-1.31.0/samples/bookinfo/platform/kube/bookinfo.yaml"))
-        objects = [(o["kind"], o["metadata"]["name"]) for o in bookinfo]
+        objects = [(o["kind"], o["metadata"]["name"]) for o in bookinfo if o]
     assert members["istio-1.31.0/bin/istioctl"].mode & 0o111
     assert members["istio-1.31.0/samples/addons"].isdir()
     assert members["istio-1.31.0/manifests"].isdir()
@@ -32,14 +33,56 @@ def test_archive_has_the_release_layout_and_bookinfo_names():
         "bookinfo-details", "bookinfo-productpage", "bookinfo-ratings", "bookinfo-reviews"]
 
 
-def test_archive_ships_the_addon_stand_ins_in_samples_addons():
-    with tarfile.open(fileobj=io.BytesIO(fake_release.archive_bytes("1.31.0"))) as tar:
-        addons = {m.name.rsplit("/", 1)[1]: tar.extractfile(m).read() for m in tar.getmembers()
-                  if m.name.startswith("istio-1.31.0/samples/addons/") and m.isfile()}
-    assert sorted(addons) == ["grafana.yaml", "jaeger.yaml", "kiali.yaml", "prometheus.yaml"]
-    for name, data in addons.items():
-        assert data == open(os.path.join(fake_release.ADDONS_DIR, name), "rb").read()
-    prometheus = list(yaml.safe_load_all(addons["prometheus.yaml"]))
+def _archive_samples(version="1.31.0"):
+    prefix = "istio-%s/samples/" % version
+    with tarfile.open(fileobj=io.BytesIO(fake_release.archive_bytes(version))) as tar:
+        return {m.name[len(prefix):]: tar.extractfile(m).read() for m in tar.getmembers()
+                if m.name.startswith(prefix) and m.isfile()}
+
+
+def _istio_samples(root):
+    found = {}
+    for sample in ("bookinfo", "addons", "httpbin", "curl", "sleep"):
+        for folder, _dirs, files in os.walk(os.path.join(root, sample)):
+            for name in files:
+                path = os.path.join(folder, name)
+                found[os.path.relpath(path, root)] = open(path, "rb").read()
+    return found
+
+
+def test_archive_samples_are_istio_s_files_byte_for_byte(monkeypatch):
+    monkeypatch.delenv("MESH_ISTIO_RELEASE_DIR", raising=False)
+    expected = _istio_samples(SHARED_SAMPLES)
+    assert "bookinfo/platform/kube/bookinfo.yaml" in expected and "addons/kiali.yaml" in expected
+    assert "httpbin/httpbin.yaml" in expected and "curl/curl.yaml" in expected
+    assert _archive_samples() == expected
+
+
+def test_archive_samples_come_from_the_release_dir_variable(tmp_path, monkeypatch):
+    for sample in ("bookinfo", "addons", "httpbin", "curl", "sleep"):
+        (tmp_path / "samples" / sample).mkdir(parents=True)
+        (tmp_path / "samples" / sample / "own.yaml").write_bytes(b"# %s of another release\n" % sample.encode())
+    monkeypatch.setenv("MESH_ISTIO_RELEASE_DIR", str(tmp_path))
+    assert _archive_samples() == _istio_samples(str(tmp_path / "samples"))
+
+
+def test_a_release_dir_without_a_sample_is_refused_with_what_to_do(tmp_path, monkeypatch):
+    (tmp_path / "samples" / "bookinfo").mkdir(parents=True)
+    monkeypatch.setenv("MESH_ISTIO_RELEASE_DIR", str(tmp_path))
+    with pytest.raises(FileNotFoundError) as missing:
+        fake_release.archive_bytes("1.31.0")
+    assert str(missing.value) == "%s has no samples/addons; point MESH_ISTIO_RELEASE_DIR at an unpacked Istio 1.31 release" % tmp_path
+
+
+def test_archive_addons_are_istio_s_real_ones():
+    addons = _archive_samples()
+    kinds = {(o["kind"], o["metadata"]["name"]) for name in ("grafana.yaml", "kiali.yaml", "jaeger.yaml", "prometheus.yaml")
+             for o in yaml.safe_load_all(addons["addons/" + name]) if o}
+    # Grafana's dashboards, Kiali's RBAC, Jaeger v2's configuration: what the stand-ins lacked.
+    assert ("ConfigMap", "istio-grafana-dashboards") in kinds
+    assert ("ClusterRole", "kiali") in kinds and ("ClusterRoleBinding", "kiali") in kinds
+    assert ("ConfigMap", "jaeger") in kinds
+    prometheus = list(yaml.safe_load_all(addons["addons/prometheus.yaml"]))
     config = next(o for o in prometheus if o and o["kind"] == "ConfigMap" and o["metadata"]["name"] == "prometheus")
     assert "/etc/config/recording_rules.yml" in yaml.safe_load(config["data"]["prometheus.yml"])["rule_files"]
 
