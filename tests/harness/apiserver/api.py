@@ -31,6 +31,15 @@ def _comparable(obj):
     return clean
 
 
+def _drop_nulls(value):
+    """What Go's typed decoding keeps of a built-in object: a ``null`` field is as if not sent."""
+    if isinstance(value, dict):
+        return {k: _drop_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_drop_nulls(v) for v in value]
+    return value
+
+
 def _spec_part(obj):
     return {k: v for k, v in obj.items() if k not in ("metadata", "status", "apiVersion", "kind")}
 
@@ -159,6 +168,8 @@ class Api:
         if body.get("kind") not in (None, rtype.kind):
             raise bad_request(f"the kind in the data ({body.get('kind')}) does not match the expected kind ({rtype.kind})")
         obj = strip_directives(copy.deepcopy(body))
+        if not rtype.crd:
+            obj = _drop_nulls(obj)
         obj["apiVersion"], obj["kind"] = rtype.api_version, rtype.kind
         meta = obj.setdefault("metadata", {})
         if rtype.namespaced:
@@ -287,6 +298,8 @@ class Api:
             new["spec"]["replicas"] = (body.get("spec") or {}).get("replicas", 0)
         else:
             new = strip_directives(copy.deepcopy(body))
+            if not rtype.crd:
+                new = _drop_nulls(new)
             new["apiVersion"], new["kind"] = old["apiVersion"], old["kind"]
             new_meta = new.setdefault("metadata", {})
             for key in ("name", "namespace", "uid", "creationTimestamp", "generation"):
