@@ -368,7 +368,7 @@ class Api:
             controllers.admit(self, rtype, obj, None)
             result = self._commit(rtype, None, obj, dry_run)
         else:
-            merged = strategic_merge(strategic_merge(self.out(rtype, old), removals(self.applied.get(key), doc)), doc)
+            merged = strategic_merge(strategic_merge(self.out(rtype, old), removals(self.applied.get(key), doc), apply=True), doc, apply=True)
             result = self._update(rtype, old, merged, dry_run, None, field_validation)
         if not dry_run:
             self.applied[key] = copy.deepcopy(doc)

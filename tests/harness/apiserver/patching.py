@@ -20,6 +20,10 @@ MERGE_KEYS = {
     "topologySpreadConstraints": ("topologyKey",), "resourceClaims": ("name",),
 }
 PRIMITIVE_SET_LISTS = frozenset({"finalizers"})
+# Server-side apply merges lists by their listMapKeys, all of them, where the strategic patchMergeKey is one field:
+# ports by number and protocol (Grafana's 9094/TCP and 9094/UDP are two ports). A missing protocol is TCP.
+APPLY_LIST_KEYS = {"ports": (("containerPort", "protocol"), ("port", "protocol"))}
+KEY_DEFAULTS = {"protocol": "TCP"}
 
 
 class PatchError(ValueError):
@@ -47,48 +51,58 @@ def merge_patch(target, patch):
     return result
 
 
-def _merge_key(field, items):
+def _merge_key(field, items, apply=False):
+    """The key tuple of a list's items (the first candidate whose first field every item has), or None."""
     dicts = [i for i in items if isinstance(i, dict)]
     if not dicts or len(dicts) != len(items):
         return None
-    for key in MERGE_KEYS.get(field, ()):
-        if all(key in i for i in dicts):
+    candidates = APPLY_LIST_KEYS.get(field) if apply and field in APPLY_LIST_KEYS else tuple((k,) for k in MERGE_KEYS.get(field, ()))
+    for key in candidates:
+        if all(key[0] in i for i in dicts):
             return key
     return None
 
 
-def _merge_list(field, original, patch):
+def _identity(item, key):
+    return tuple(item.get(k, KEY_DEFAULTS.get(k)) for k in key)
+
+
+def _merge_list(field, original, patch, apply=False):
     if any(isinstance(i, dict) and i.get("$patch") == "replace" for i in patch):
         return strip_directives([i for i in patch if not (isinstance(i, dict) and i.get("$patch") == "replace")])
     if field in PRIMITIVE_SET_LISTS:
         return list(original) + [i for i in patch if i not in original]
-    key = _merge_key(field, patch)
+    key = _merge_key(field, patch, apply)
     if key is None or not all(isinstance(i, dict) for i in original):
         return strip_directives(patch)
     result = copy.deepcopy(list(original))
     for item in patch:
-        index = next((n for n, o in enumerate(result) if o.get(key) == item.get(key)), None)
+        index = next((n for n, o in enumerate(result) if _identity(o, key) == _identity(item, key)), None)
         if item.get("$patch") == "delete":
             if index is not None:
                 del result[index]
         elif index is None:
             result.append(strip_directives(item))
         else:
-            result[index] = strategic_merge(result[index], item)
+            result[index] = strategic_merge(result[index], item, apply)
     return result
 
 
 def _reorder(items, order, key):
     if key is None:
         return items
-    position = {(o.get(key) if isinstance(o, dict) else o): n for n, o in enumerate(order)}
+    def ident(item):
+        return _identity(item, key) if isinstance(item, dict) else item
+    position = {ident(o): n for n, o in enumerate(order)}
     indexed = list(enumerate(items))
-    indexed.sort(key=lambda p: (position.get(p[1].get(key) if isinstance(p[1], dict) else p[1], len(order) + p[0])))
+    indexed.sort(key=lambda p: (position.get(ident(p[1]), len(order) + p[0])))
     return [item for _index, item in indexed]
 
 
-def strategic_merge(original, patch):
-    """Apply a strategic merge patch to ``original`` and return the result (neither argument changes)."""
+def strategic_merge(original, patch, apply=False):
+    """Apply a strategic merge patch to ``original`` and return the result (neither argument changes).
+
+    ``apply``: merge lists as server-side apply does (:data:`APPLY_LIST_KEYS`)."""
     if not isinstance(patch, dict):
         return copy.deepcopy(patch)
     if patch.get("$patch") == "replace":
@@ -106,9 +120,9 @@ def strategic_merge(original, patch):
         elif value is None or (isinstance(value, dict) and value.get("$patch") == "delete"):
             result.pop(key, None)
         elif isinstance(value, dict):
-            result[key] = strategic_merge(result.get(key), value)
+            result[key] = strategic_merge(result.get(key), value, apply)
         elif isinstance(value, list) and isinstance(result.get(key), list):
-            result[key] = _merge_list(key, result[key], value)
+            result[key] = _merge_list(key, result[key], value, apply)
         else:
             result[key] = strip_directives(value)
     if "$retainKeys" in patch:
@@ -116,14 +130,14 @@ def strategic_merge(original, patch):
         result = {k: v for k, v in result.items() if k in retained}
     for field, order in orders.items():
         if isinstance(result.get(field), list):
-            result[field] = _reorder(result[field], order, _merge_key(field, order) if order and isinstance(order[0], dict) else "")
+            result[field] = _reorder(result[field], order, _merge_key(field, order, apply) if order and isinstance(order[0], dict) else ())
     return result
 
 
-def removals(previous, current, field=""):
+def removals(previous, current, field="", apply=True):
     """A strategic merge patch removing what ``previous`` (a manager's last applied configuration) set
     and ``current`` no longer does. Server-side apply uses it so dropping a field from a manifest
-    removes it from the object."""
+    removes it from the object (list items are told apart as server-side apply does, see ``apply``)."""
     if not isinstance(previous, dict) or not isinstance(current, dict):
         return {}
     patch = {}
@@ -131,16 +145,25 @@ def removals(previous, current, field=""):
         if key not in current:
             patch[key] = None
         elif isinstance(old, dict):
-            sub = removals(old, current[key], key)
+            sub = removals(old, current[key], key, apply)
             if sub:
                 patch[key] = sub
         elif isinstance(old, list) and isinstance(current[key], list):
-            mkey = _merge_key(key, old)
-            if mkey and _merge_key(key, current[key]) == mkey:
-                kept = {i.get(mkey) for i in current[key]}
-                gone = [{mkey: i[mkey], "$patch": "delete"} for i in old if i.get(mkey) not in kept]
-                if gone:
-                    patch[key] = gone
+            mkey = _merge_key(key, old, apply)
+            if mkey and _merge_key(key, current[key], apply) == mkey:
+                kept = {_identity(i, mkey): i for i in current[key]}
+                items = []
+                for item in old:
+                    ident = {k: item[k] for k in mkey if k in item}
+                    if _identity(item, mkey) not in kept:
+                        items.append(dict(ident, **{"$patch": "delete"}))
+                    else:
+                        # An item both declare: what the manager dropped inside it goes too (a container's port).
+                        sub = removals(item, kept[_identity(item, mkey)], key, apply)
+                        if sub:
+                            items.append(dict(ident, **sub))
+                if items:
+                    patch[key] = items
     return patch
 
 

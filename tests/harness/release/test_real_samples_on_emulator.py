@@ -1,5 +1,6 @@
 """The emulator takes Istio's real samples as kube-apiserver takes them (the fake release ships them)."""
 
+import json
 import os
 import uuid
 
@@ -45,3 +46,29 @@ def test_a_null_field_sent_by_update_is_not_stored(harness, ns):
     current["metadata"]["labels"] = None
     harness.client.request("PUT", path, current)
     assert "labels" not in harness.client.get(path)["metadata"]
+
+
+def _apply(harness, obj, manager="test"):
+    meta = obj["metadata"]
+    url = "/apis/apps/v1/namespaces/%s/deployments/%s" % (meta["namespace"], meta["name"])
+    return harness.client.request("PATCH", url, json.dumps(obj).encode(), content_type="application/apply-patch+yaml",
+                                  params={"fieldManager": manager})
+
+
+def test_server_side_apply_keeps_ports_that_differ_only_by_protocol(harness, ns):
+    # grafana.yaml declares 9094/TCP (gossip-tcp) and 9094/UDP (gossip-udp); server-side apply keys container ports
+    # by containerPort and protocol, so both stay and a second apply of the same manifest changes nothing.
+    deployment = next(o for o in _objects("grafana") if o["kind"] == "Deployment")
+    deployment["metadata"]["namespace"] = ns
+    declared = deployment["spec"]["template"]["spec"]["containers"][0]["ports"]
+    assert [(p["containerPort"], p["protocol"]) for p in declared if p["containerPort"] == 9094] == [(9094, "TCP"), (9094, "UDP")]
+    first = _apply(harness, deployment)
+    second = _apply(harness, deployment)
+    assert second["spec"]["template"]["spec"]["containers"][0]["ports"] == declared
+    assert second["metadata"]["resourceVersion"] == first["metadata"]["resourceVersion"]
+    assert second["metadata"]["generation"] == 1
+    # Dropping the UDP port from the manifest removes that port only.
+    deployment["spec"]["template"]["spec"]["containers"][0]["ports"] = [p for p in declared if p["name"] != "gossip-udp"]
+    third = _apply(harness, deployment)
+    assert [p["name"] for p in third["spec"]["template"]["spec"]["containers"][0]["ports"]] == [
+        p["name"] for p in declared if p["name"] != "gossip-udp"]
