@@ -14,10 +14,12 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import itertools
 import json
 import re
 
 from ansible_collections.istiolab.mesh.plugins.module_utils._cli import CliError, CliRunner, Fmt
+from ansible_collections.istiolab.mesh.plugins.module_utils._cli import run_module as cli_run_module
 
 try:
     from kubernetes.client import CoreV1Api
@@ -95,6 +97,22 @@ def explain(error):
     elif error.hint is None and ("unknown command" in said or "unknown flag" in said):
         error.hint = "This istioctl does not know the command; the modules target istioctl 1.31. " + INSTALL_HINT
     return error
+
+
+def run_module(module, run):
+    """The body of every istio module's ``main()``: ``run(module, runner)`` with the istioctl runner, a failed
+    istioctl call explained once (see :func:`explain`)."""
+    cli_run_module(module, istioctl_runner(module), run, explain=explain)
+
+
+def output_json(result, parse=None):
+    """What ``result`` printed, parsed by ``parse`` (:func:`first_json` by default), or a CliError that quotes
+    the command and what it printed instead."""
+    try:
+        return (parse or first_json)(result.stdout)
+    except ValueError as exc:
+        words = " ".join(itertools.takewhile(lambda word: not word.startswith("--"), result.cmd[1:]))
+        raise CliError("`istioctl %s` printed output that is not JSON (%s): %s" % (words, exc, result.stdout[:300]), result=result)
 
 
 def first_json(text):

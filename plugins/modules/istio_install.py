@@ -201,12 +201,11 @@ from ansible_collections.istiolab.mesh.plugins.module_utils._istioctl import (
     KUBE,
     ControlPlanePods,
     InstallRecord,
-    explain,
-    first_json,
-    istioctl_runner,
     judge_control_plane,
+    output_json,
     parse_messages,
     parse_versions,
+    run_module,
     version_tuple,
 )
 
@@ -226,24 +225,21 @@ def argument_spec():
 
 
 class IstioInstall:
-    def __init__(self, module):
+    """One run of the module: read the state (versions, rendered digest, record), compare, act."""
+
+    def __init__(self, module, runner):
         self.module = module
         self.params = module.params
-        self.runner = istioctl_runner(module)
-        self.kube = dict((key, self.params.get(key)) for key in KUBE)
+        self.runner = runner
         self.record_store = InstallRecord(module, self.params["revision"])
         self.pods = ControlPlanePods(module)
 
+    def run(self):
+        return self.present() if self.params["state"] == "present" else self.absent()
+
     def versions(self):
-        try:
-            result = self.runner.run(["version", "json"] + KUBE, **self.kube)
-        except CliError as exc:
-            raise explain(exc)
-        try:
-            data = first_json(result.stdout)
-        except ValueError as exc:
-            raise CliError("`istioctl version -o json` printed output that is not JSON (%s): %s" % (exc, result.stdout[:300]), result=result)
-        versions = parse_versions(data, self.params["revision"])
+        result = self.runner.run(["version", "json"] + KUBE)
+        versions = parse_versions(output_json(result), self.params["revision"])
         if not versions["client"]:
             raise CliError("`istioctl version -o json` reported no client version.", result=result)
         if versions["control_plane"] is None:
@@ -284,7 +280,6 @@ class IstioInstall:
             hint="Check the set and overlay values against the IstioOperator API (istioctl's words above name the field).",
             set=values,
             filename=overlay,
-            revision=self.params["revision"],
         )
         return hashlib.sha256(result.stdout.encode("utf-8")).hexdigest()
 
@@ -322,22 +317,16 @@ class IstioInstall:
                    ", ".join("%s %s" % (p["pod"], p["version"]) for p in after.get("control_plane_pods") or []) or "none with a version label"),
                 hint="Look at the istiod pods in %s (kubectl -n %s get pods) and run the module again." % (ISTIO_NAMESPACE, ISTIO_NAMESPACE),
             )
-        try:
-            result = self.runner.run(
-                ["analyze", "json", "namespace", "revision"] + KUBE, namespace=ISTIO_NAMESPACE, revision=self.params["revision"], **self.kube
-            )
-        except CliError as exc:
-            raise explain(exc)
+        result = self.runner.run(["analyze", "json", "namespace", "revision"] + KUBE, namespace=ISTIO_NAMESPACE)
         messages, _counts = parse_messages(result.json())
         errors = [m for m in messages if m["level"] == "Error"]
         if errors:
-            error = CliError(
+            raise CliError(
                 "istioctl analyze found %d Error(s) in %s after the install: %s"
                 % (len(errors), ISTIO_NAMESPACE, "; ".join("%s %s: %s" % (m["code"], m["origin"], m["message"]) for m in errors)),
                 hint="See each finding's documentation_url for the fix.",
+                findings=errors,
             )
-            error.findings = errors
-            raise error
 
     def present(self):
         values = self.set_values()
@@ -350,18 +339,7 @@ class IstioInstall:
         result = dict(action=action, msg=reason, digest=digest, record=record, changed=action != "none")
         after = versions
         if action != "none" and not self.module.check_mode:
-            try:
-                self.runner.run(
-                    ["install", "yes", "set", "filename", "revision"] + KUBE,
-                    mutating=True,
-                    yes=True,
-                    set=values,
-                    filename=overlay,
-                    revision=self.params["revision"],
-                    **self.kube
-                )
-            except CliError as exc:
-                raise explain(exc)
+            self.runner.run(["install", "yes", "set", "filename", "revision"] + KUBE, mutating=True, yes=True, set=values, filename=overlay)
             after = self.versions()
             if self.params["verify"]:
                 self.verify(after, versions["client"])
@@ -388,10 +366,7 @@ class IstioInstall:
         )
         after = versions
         if present and not self.module.check_mode:
-            try:
-                self.runner.run(["uninstall", "revision", "purge", "yes"] + KUBE, mutating=True, yes=True, revision=revision, purge=not revision, **self.kube)
-            except CliError as exc:
-                raise explain(exc)
+            self.runner.run(["uninstall", "revision", "purge", "yes"] + KUBE, mutating=True, yes=True, purge=not revision)
             self.record_store.delete()
             after = self.versions()
         if self.module._diff:
@@ -413,18 +388,7 @@ class IstioInstall:
 
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    installer = None
-    try:
-        installer = IstioInstall(module)
-        result = installer.present() if module.params["state"] == "present" else installer.absent()
-    except CliError as exc:
-        kwargs = exc.fail_kwargs()
-        kwargs["commands"] = installer.runner.commands if installer else []
-        if getattr(exc, "findings", None):
-            kwargs["findings"] = exc.findings
-        module.fail_json(**kwargs)
-    result["commands"] = installer.runner.commands
-    module.exit_json(**result)
+    run_module(module, lambda module, runner: IstioInstall(module, runner).run())
 
 
 if __name__ == "__main__":
