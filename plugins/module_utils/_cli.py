@@ -30,20 +30,30 @@ KUBE_ARG_SPEC = dict(
 BINARY_ARG_SPEC = dict(binary_path=dict(type="path"))
 """The CLI's path, documented once in the ``istiolab.mesh.cli`` fragment."""
 
+
+def cli_argument_spec(kube=False, **options):
+    """The argument spec of a CLI module: its own ``options``, then ``binary_path`` and, with ``kube``, the
+    cluster connection options (the fragments ``istiolab.mesh.cli`` and ``istiolab.mesh.cli.kube``)."""
+    spec = dict(options)
+    spec.update(BINARY_ARG_SPEC)
+    if kube:
+        spec.update(KUBE_ARG_SPEC)
+    return spec
+
 # The environment every CLI runs with: stable, parseable, uncoloured output.
 _CLI_ENV = {"LC_ALL": "C", "LANG": "C", "NO_COLOR": "1", "MINIKUBE_IN_STYLE": "false"}
 
 
-class CliError(Exception):
-    """A CLI call failed; ``result`` holds what it printed, ``hint`` the next step for a person, ``details``
-    more keys for the failure (such as the findings that failed a verification)."""
+class ModuleError(Exception):
+    """A module cannot go on, for a reason of its own (a bad value, a state it will not change, an API error):
+    ``hint`` is the next step for a person, ``details`` more keys for the failure (such as findings)."""
 
-    def __init__(self, message, result=None, hint=None, **details):
-        super(CliError, self).__init__(message)
+    def __init__(self, message, hint=None, **details):
+        super(ModuleError, self).__init__(message)
         self.message = message
-        self.result = result
         self.hint = hint
         self.details = details
+        self.result = None
 
     def fail_kwargs(self):
         """Keyword arguments for ``module.fail_json``: the message, the next step, what the CLI said."""
@@ -57,6 +67,15 @@ class CliError(Exception):
         return kwargs
 
 
+class CliError(ModuleError):
+    """A CLI failed: it could not be run, it exited with an error, or it printed what cannot be read.
+    ``result`` (a :class:`CliResult`) holds what it printed, when it ran."""
+
+    def __init__(self, message, result=None, hint=None, **details):
+        super(CliError, self).__init__(message, hint=hint, **details)
+        self.result = result
+
+
 class CliResult:
     """What one CLI call returned; ``timed_out`` when it was stopped after its timeout (``rc`` is then None)."""
 
@@ -66,10 +85,6 @@ class CliResult:
         self.stdout = stdout
         self.stderr = stderr
         self.timed_out = timed_out
-
-    @property
-    def ok(self):
-        return self.rc == 0
 
     def json(self):
         """Parse stdout as JSON, or raise a CliError that quotes what was printed instead."""
@@ -140,12 +155,6 @@ class Fmt:
             return ["%s=%s" % (name, value)] if joined else [name, str(value)]
 
         return fmt
-
-    @staticmethod
-    def repeat(name, joined=True):
-        """One ``--name=item`` per item of a list; dropped when the list is empty or ``None``."""
-        single = Fmt.opt(name, joined)
-        return lambda values: [word for value in (values or []) for word in single(value)]
 
     @staticmethod
     def mapping(name, joined=False):
@@ -256,13 +265,14 @@ def run_module(module, client, run, explain=None, **fail_extra):
 
     ``client`` is the module's runner (anything with ``commands``). ``run`` returns the result (with
     ``changed`` and, in diff mode, ``diff``); a result with ``failed`` set is returned as a failure. A
-    :class:`CliError` becomes a failure that carries the commands run so far and ``fail_extra`` (for example
-    an empty ``actions`` list), after ``explain(error)`` (when given) added the next step for a person.
+    :class:`ModuleError` becomes a failure that carries the commands run so far and ``fail_extra`` (for example
+    an empty ``actions`` list); a :class:`CliError` first goes through ``explain(error)`` (when given), which
+    adds the next step for a person.
     """
     try:
         result = run(module, client)
-    except CliError as exc:
-        if explain is not None:
+    except ModuleError as exc:
+        if explain is not None and isinstance(exc, CliError):
             explain(exc)
         failure = dict(fail_extra)
         failure.update(exc.fail_kwargs())

@@ -18,7 +18,7 @@ import itertools
 import json
 import re
 
-from ansible_collections.istiolab.mesh.plugins.module_utils._cli import CliError, CliRunner, Fmt
+from ansible_collections.istiolab.mesh.plugins.module_utils._cli import CliError, CliRunner, Fmt, ModuleError
 from ansible_collections.istiolab.mesh.plugins.module_utils._cli import run_module as cli_run_module
 
 try:
@@ -263,7 +263,7 @@ class _CoreApi:
     def api(self):
         if self._api is None:
             if not HAS_KUBERNETES:
-                raise CliError(
+                raise ModuleError(
                     "The kubernetes Python client is required to read the install record and the istiod pods (%s)." % KUBERNETES_IMPORT_ERROR,
                     hint="Install it with `pip install kubernetes` in the Python that runs the modules.",
                 )
@@ -273,7 +273,7 @@ class _CoreApi:
                     config_file=self.module.params.get("kubeconfig"), context=self.module.params.get("context"), persist_config=False
                 )
             except Exception as exc:
-                raise CliError("Could not load the cluster configuration: %s." % exc, hint=CLUSTER_HINT)
+                raise ModuleError("Could not load the cluster configuration: %s." % exc, hint=CLUSTER_HINT)
             self._api = CoreV1Api(api_client=client)
         return self._api
 
@@ -330,7 +330,7 @@ class ControlPlanePods(_CoreApi):
             found = self.api.list_namespaced_pod(ISTIO_NAMESPACE, label_selector=selector, _request_timeout=REQUEST_TIMEOUT)
         except Exception as exc:
             reason = getattr(exc, "reason", None) or str(exc)
-            raise CliError("Could not list the istiod pods (%s) in %s: %s." % (selector, ISTIO_NAMESPACE, reason), hint=CLUSTER_HINT)
+            raise ModuleError("Could not list the istiod pods (%s) in %s: %s." % (selector, ISTIO_NAMESPACE, reason), hint=CLUSTER_HINT)
         return self.api.api_client.sanitize_for_serialization(found).get("items") or []
 
 
@@ -348,7 +348,7 @@ class InstallRecord(_CoreApi):
 
     def _fail(self, action, exc):
         reason = getattr(exc, "reason", None) or str(exc)
-        return CliError("Could not %s ConfigMap %s/%s: %s." % (action, ISTIO_NAMESPACE, self.name, reason), hint=CLUSTER_HINT)
+        return ModuleError("Could not %s ConfigMap %s/%s: %s." % (action, ISTIO_NAMESPACE, self.name, reason), hint=CLUSTER_HINT)
 
     def read(self):
         """The recorded ``{version, digest, profile, revision}``, or ``None`` when there is none."""

@@ -137,7 +137,7 @@ commands:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.istiolab.mesh.plugins.module_utils._cli import BINARY_ARG_SPEC, KUBE_ARG_SPEC, CliError
+from ansible_collections.istiolab.mesh.plugins.module_utils._cli import CliError, cli_argument_spec
 from ansible_collections.istiolab.mesh.plugins.module_utils._istioctl import (
     KUBE,
     SEVERITIES,
@@ -153,7 +153,8 @@ from ansible_collections.istiolab.mesh.plugins.module_utils._istioctl import (
 
 
 def argument_spec():
-    spec = dict(
+    return cli_argument_spec(
+        kube=True,
         gather=dict(
             type="list", elements="str", choices=["versions", "proxy_status", "analyze", "precheck"], default=["versions", "proxy_status", "analyze"]
         ),
@@ -161,9 +162,6 @@ def argument_spec():
         namespace=dict(type="str"),
         fail_on=dict(type="str", choices=list(SEVERITIES)),
     )
-    spec.update(KUBE_ARG_SPEC)
-    spec.update(BINARY_ARG_SPEC)
-    return spec
 
 
 def gather(module, runner):

@@ -195,7 +195,7 @@ import json
 import os
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.istiolab.mesh.plugins.module_utils._cli import BINARY_ARG_SPEC, KUBE_ARG_SPEC, CliError
+from ansible_collections.istiolab.mesh.plugins.module_utils._cli import CliError, cli_argument_spec, ModuleError
 from ansible_collections.istiolab.mesh.plugins.module_utils._istioctl import (
     ISTIO_NAMESPACE,
     KUBE,
@@ -211,7 +211,8 @@ from ansible_collections.istiolab.mesh.plugins.module_utils._istioctl import (
 
 
 def argument_spec():
-    spec = dict(
+    return cli_argument_spec(
+        kube=True,
         state=dict(type="str", choices=["present", "absent"], default="present"),
         profile=dict(type="str", default="demo"),
         revision=dict(type="str"),
@@ -219,9 +220,6 @@ def argument_spec():
         overlay=dict(type="raw"),
         verify=dict(type="bool", default=True),
     )
-    spec.update(KUBE_ARG_SPEC)
-    spec.update(BINARY_ARG_SPEC)
-    return spec
 
 
 class IstioInstall:
@@ -250,10 +248,10 @@ class IstioInstall:
     def set_values(self):
         values = dict(self.params["set"])
         if "profile" in values:
-            raise CliError("Set the profile with the profile option, not set.profile.")
+            raise ModuleError("Set the profile with the profile option, not set.profile.")
         for key, value in values.items():
             if isinstance(value, (dict, list)):
-                raise CliError("set.%s is a %s; --set takes scalars, put it in overlay instead." % (key, type(value).__name__))
+                raise ModuleError("set.%s is a %s; --set takes scalars, put it in overlay instead." % (key, type(value).__name__))
         values["profile"] = self.params["profile"]
         return values
 
@@ -270,9 +268,9 @@ class IstioInstall:
             return path
         if isinstance(overlay, str):
             if not os.path.isfile(overlay):
-                raise CliError("overlay %s is not a file; give a path to an IstioOperator YAML file or the object itself." % overlay)
+                raise ModuleError("overlay %s is not a file; give a path to an IstioOperator YAML file or the object itself." % overlay)
             return overlay
-        raise CliError("overlay must be a path or a dictionary, not %s." % type(overlay).__name__)
+        raise ModuleError("overlay must be a path or a dictionary, not %s." % type(overlay).__name__)
 
     def render_digest(self, values, overlay):
         result = self.runner.run(
@@ -290,7 +288,7 @@ class IstioInstall:
             return "install", "Istio (revision %s) is not installed." % revision
         client_v, current_v = version_tuple(client), version_tuple(current)
         if client_v and current_v and current_v > client_v:
-            raise CliError(
+            raise ModuleError(
                 "The control plane (revision %s) runs Istio %s, newer than istioctl %s; this module does not downgrade." % (revision, current, client),
                 hint="Use the istioctl %s binary (binary_path), or remove Istio first with state=absent." % current,
             )
@@ -311,7 +309,7 @@ class IstioInstall:
 
     def verify(self, after, client):
         if after["control_plane"] != client:
-            raise CliError(
+            raise ModuleError(
                 "After the install the control plane (revision %s) reports version %s, not %s (serving istiod pods: %s)."
                 % (self.params["revision"] or "default", after["control_plane"], client,
                    ", ".join("%s %s" % (p["pod"], p["version"]) for p in after.get("control_plane_pods") or []) or "none with a version label"),
@@ -321,7 +319,7 @@ class IstioInstall:
         messages, _counts = parse_messages(result.json())
         errors = [m for m in messages if m["level"] == "Error"]
         if errors:
-            raise CliError(
+            raise ModuleError(
                 "istioctl analyze found %d Error(s) in %s after the install: %s"
                 % (len(errors), ISTIO_NAMESPACE, "; ".join("%s %s: %s" % (m["code"], m["origin"], m["message"]) for m in errors)),
                 hint="See each finding's documentation_url for the fix.",

@@ -82,3 +82,21 @@ def test_run_module_exits_with_the_result_and_the_commands():
     out = _run_module(lambda module, client: dict(changed=True, diff=dict(before={}, after={"a": 1})))
     assert out.kind == "exit"
     assert out.result == dict(changed=True, diff=dict(before={}, after={"a": 1}), commands=_Client.commands)
+
+
+def test_run_module_fails_on_a_module_error_without_explaining_it_as_a_cli_failure():
+    explained = []
+    error = _cli.ModuleError("set.x is a dict.", hint="Put it in overlay.")
+    assert not isinstance(error, CliError)
+
+    def run(module, client):
+        raise error
+
+    out = _run_module(run, explain=explained.append)
+    assert out.kind == "fail" and explained == []
+    assert out.result == dict(msg="set.x is a dict - Put it in overlay.", commands=_Client.commands)
+
+
+def test_cli_argument_spec_adds_binary_path_and_only_on_request_the_cluster_options():
+    assert set(_cli.cli_argument_spec(name=dict(type="str"))) == {"name", "binary_path"}
+    assert set(_cli.cli_argument_spec(kube=True, name=dict(type="str"))) == {"name", "binary_path", "kubeconfig", "context"}

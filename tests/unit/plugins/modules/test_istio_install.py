@@ -20,7 +20,7 @@ import pytest
 
 from ansible.module_utils import basic
 from ansible_collections.istiolab.mesh.plugins.module_utils import _istioctl
-from ansible_collections.istiolab.mesh.plugins.module_utils._cli import CliError
+from ansible_collections.istiolab.mesh.plugins.module_utils._cli import CliError, ModuleError
 from ansible_collections.istiolab.mesh.plugins.module_utils._istioctl import InstallRecord, record_name
 from ansible_collections.istiolab.mesh.plugins.modules import istio_install
 
@@ -154,12 +154,13 @@ def test_install_record_gives_up_on_an_api_that_never_answers(action, tmp_path, 
         }))
         record = InstallRecord(_Module(str(kubeconfig)))
         started = time.monotonic()
-        with pytest.raises(CliError) as caught:
+        with pytest.raises(ModuleError) as caught:
             if action == "write":
                 record.write(dict(version="1.31.1"))
             else:
                 getattr(record, action)()
         elapsed = time.monotonic() - started
+    assert not isinstance(caught.value, CliError), "an API request is not a CLI call"
     assert "Could not %s ConfigMap istio-system/%s" % (action, record_name()) in caught.value.message
     assert "timed out" in caught.value.message
     # urllib3 retries these idempotent requests up to 3 times: 4 attempts of 0.2 s each, not a hang.
@@ -194,3 +195,15 @@ def test_control_plane_pods_are_listed_by_revision_on_the_offline_cluster(fresh_
     listed = pods.list("canary")
     assert [p["metadata"]["name"] for p in listed] == ["istiod-canary-b"]
     assert listed[0]["metadata"]["labels"]["app.kubernetes.io/version"] == "1.31.1"
+
+
+@pytest.mark.parametrize("values", [{"profile": "minimal"}, {"meshConfig": {"a": 1}}])
+def test_a_bad_set_value_is_a_module_error_not_a_cli_failure(values):
+    class Module:
+        params = dict(set=values, profile="demo")
+
+    installer = istio_install.IstioInstall.__new__(istio_install.IstioInstall)
+    installer.params = Module.params
+    with pytest.raises(ModuleError) as caught:
+        installer.set_values()
+    assert not isinstance(caught.value, CliError)
