@@ -7,7 +7,7 @@ import os
 import secrets
 import shlex
 
-from tests.harness import service
+from .. import service
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 BIN_DIR = os.path.join(REPO, "tests", "harness", "bin")
