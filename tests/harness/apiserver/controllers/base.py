@@ -8,20 +8,11 @@ import json
 
 from ..common import ApiError, bad_request, now as _now
 
-
 POD_NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
-
-
 NODE_IP = "192.168.49.2"
-
-
 DEFAULT_NODE = "minikube"
-
-
 # Used for the sidecar image only when no istiod Deployment exists to take the version from.
 FALLBACK_PROXY_TAG = "1.31.1"
-
-
 REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
 
 

@@ -6,8 +6,6 @@ from ..common import cluster_ca_pem
 
 
 ROOT_CA_CONFIGMAP = "kube-root-ca.crt"
-
-
 ROOT_CA_DESCRIPTION = ("Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the "
                        "internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters.")
 
