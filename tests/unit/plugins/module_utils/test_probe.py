@@ -117,8 +117,8 @@ def test_the_proxy_environment_is_ignored_unless_use_proxy(server, monkeypatch):
     assert direct[0].label == "v1"
     # Through the probe server as the proxy: it gets the absolute URL of a host that does not exist.
     monkeypatch.setenv("http_proxy", server.url(""))
-    proxied, dummy = _probe.Client(timeout=5, use_proxy=True).send_all("http://probe.invalid/weighted?v1=100", 1, 1,
-                                                                      by_version)
+    through_proxy = _probe.Client(timeout=5, use_proxy=True)
+    proxied, dummy = through_proxy.send_all("http://probe.invalid/weighted?v1=100", 1, 1, by_version)
     assert proxied[0].label == "v1"
     assert server.count("/weighted") == 2
 
