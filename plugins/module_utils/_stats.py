@@ -542,10 +542,13 @@ class Expectations:
         checks = []
         tables = []
         if self.shares is not None:
-            checks.append(self._share_check("shares", counts, self.shares, "label", tables))
+            check, lines = self._share_check("shares", counts, self.shares, "label")
+            checks.append(check)
+            tables.extend(lines)
         if self.status is not None:
-            checks.append(self._share_check("status", dict((str(k), v) for k, v in statuses.items()), self.status,
-                                            "status", tables))
+            check, lines = self._share_check("status", dict((str(k), v) for k, v in statuses.items()), self.status, "status")
+            checks.append(check)
+            tables.extend(lines)
         for option, key, q, bound in self.latency_bounds:
             checks.append(self._latency_check(option, key, q, bound, latencies))
 
@@ -578,13 +581,15 @@ class Expectations:
             result["table"] = tables
         return result
 
-    def _share_check(self, name, observed, expected, title, tables):
+    def _share_check(self, name, observed, expected, title):
+        """The check of ``observed`` against ``expected`` and its table, headed ``title``, as lines."""
         test = share_test(observed, expected, self.confidence)
-        tables.append("%-12s %7s %8s %9s" % (title, "count", "share", "expected"))
+        lines = ["%-12s %7s %8s %9s" % (title, "count", "share", "expected")]
         for row in test["rows"]:
-            tables.append("%-12s %7d %7.2f%% %8s%%" % (row["label"], row["count"], row["share"], _fmt_number(row["expected"])))
-        return dict(name=name, passed=test["passed"], test=test["test"], p_value=test["p_value"],
-                    msg=describe_share_test(test, expected, self.confidence, what=name))
+            lines.append("%-12s %7d %7.2f%% %8s%%" % (row["label"], row["count"], row["share"], _fmt_number(row["expected"])))
+        check = dict(name=name, passed=test["passed"], test=test["test"], p_value=test["p_value"],
+                     msg=describe_share_test(test, expected, self.confidence, what=name))
+        return check, lines
 
     def _latency_check(self, option, key, q, bound, latencies):
         upper = option == "max_latency_ms"
