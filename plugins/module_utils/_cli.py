@@ -40,6 +40,7 @@ def cli_argument_spec(kube=False, **options):
         spec.update(KUBE_ARG_SPEC)
     return spec
 
+
 # The environment every CLI runs with: stable, parseable, uncoloured output.
 _CLI_ENV = {"LC_ALL": "C", "LANG": "C", "NO_COLOR": "1", "MINIKUBE_IN_STYLE": "false"}
 

@@ -280,7 +280,8 @@ class IstioInstall:
         if self.istio_namespace:
             key = "values.global.istioNamespace"
             if values.setdefault(key, self.namespace) != self.namespace:
-                raise ModuleError("set.%s is %s but namespace is %s; give the control plane's namespace once, in namespace." % (key, values[key], self.namespace))
+                raise ModuleError("set.%s is %s but namespace is %s; give the control plane's namespace once, in namespace."
+                                  % (key, values[key], self.namespace))
         values["profile"] = self.params["profile"]
         return values
 
@@ -399,7 +400,8 @@ class IstioInstall:
         after = versions
         if present and not self.module.check_mode:
             self.runner.run(
-                ["uninstall", "revision", "purge", "yes", "istio_namespace"] + KUBE, mutating=True, yes=True, purge=not revision, istio_namespace=self.istio_namespace
+                ["uninstall", "revision", "purge", "yes", "istio_namespace"] + KUBE, mutating=True, yes=True, purge=not revision,
+                istio_namespace=self.istio_namespace
             )
             self.record_store.delete()
             after = self.versions()
@@ -415,7 +417,8 @@ class IstioInstall:
         return dict(
             changed=False,
             action="render",
-            msg="Rendered the control plane (profile %s, revision %s) with istioctl manifest generate." % (self.params["profile"], self.params["revision"] or "default"),
+            msg="Rendered the control plane (profile %s, revision %s) with istioctl manifest generate."
+                % (self.params["profile"], self.params["revision"] or "default"),
             digest=self.digest(manifest),
             manifest=manifest,
         )

@@ -524,7 +524,7 @@ class Exec:
                 elif arg in ("-w", "--write-out"):
                     write_out = value
                 elif arg in ("-H", "--header"):
-                    key, _, header_value = value.partition(":")
+                    key, _colon, header_value = value.partition(":")
                     headers[key.strip()] = header_value.strip()
                 else:
                     method = value
@@ -831,6 +831,7 @@ def main(argv=None):
         return 0
     print(up(directory, args.namespace, args.productpage_timeout)["url"])
     return 0
+
 
 if __name__ == "__main__":
     sys.exit(main())

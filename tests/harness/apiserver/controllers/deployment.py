@@ -53,7 +53,7 @@ def reconcile_deployment(api, namespace, name):
     total, ready, available = rs_status.get("replicas", 0), rs_status.get("readyReplicas", 0), rs_status.get("availableReplicas", 0)
     done = total == replicas and available == replicas
     status = drop_zero({"observedGeneration": dep["metadata"]["generation"], "replicas": total, "updatedReplicas": total,
-                         "readyReplicas": ready, "availableReplicas": available, "unavailableReplicas": max(replicas - available, 0)})
+                        "readyReplicas": ready, "availableReplicas": available, "unavailableReplicas": max(replicas - available, 0)})
     status["conditions"] = conditions((dep.get("status") or {}).get("conditions"), [
         {"type": "Available", "status": "True" if available >= replicas else "False",
          "reason": "MinimumReplicasAvailable" if available >= replicas else "MinimumReplicasUnavailable",
@@ -80,8 +80,8 @@ def _paused_deployment(api, dep, owned, current):
     updated = ((api.find("apps", "replicasets", dep["metadata"]["namespace"], current["metadata"]["name"]) or {}).get("status") or {}).get(
         "replicas", 0) if current else 0
     status = drop_zero({"observedGeneration": dep["metadata"]["generation"], "replicas": total, "updatedReplicas": updated,
-                         "readyReplicas": sum(st.get("readyReplicas", 0) for st in statuses), "availableReplicas": available,
-                         "unavailableReplicas": max(replicas - available, 0)})
+                        "readyReplicas": sum(st.get("readyReplicas", 0) for st in statuses), "availableReplicas": available,
+                        "unavailableReplicas": max(replicas - available, 0)})
     status["conditions"] = conditions((dep.get("status") or {}).get("conditions"), [
         {"type": "Available", "status": "True" if available >= replicas else "False",
          "reason": "MinimumReplicasAvailable" if available >= replicas else "MinimumReplicasUnavailable",

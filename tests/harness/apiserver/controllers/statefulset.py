@@ -43,6 +43,6 @@ def reconcile_statefulset(api, namespace, name):
     ready = sum(pod_ready(p) for p in pods)
     updated = sum(p["metadata"]["labels"].get("controller-revision-hash") == revision for p in pods)
     status = drop_zero({"observedGeneration": sts["metadata"]["generation"], "replicas": len(pods), "readyReplicas": ready,
-                         "currentReplicas": updated, "updatedReplicas": updated, "availableReplicas": ready})
+                        "currentReplicas": updated, "updatedReplicas": updated, "availableReplicas": ready})
     status.update(replicas=len(pods), currentRevision=revision, updateRevision=revision, collisionCount=0)
     set_status(api, "apps", "statefulsets", sts, status)
