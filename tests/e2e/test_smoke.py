@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import subprocess
 import sys
 import textwrap
 
@@ -152,11 +153,24 @@ def test_smoke_fails_on_an_answer_other_than_200_and_still_cleans_up(demo, tmp_p
     assert left == [], left
 
 
-def test_smoke_and_dashboard_do_not_run_without_their_tags(demo):
-    run, left = run_leaving(demo, FULL_DEMO, "--tags", "minikube")
-    assert run.returncode == 0, run.explain()
-    assert not [t for t in run.tasks if "echo server" in t.name or "dashboard" in t.name.lower()]
-    assert not [call["args"] for call in demo.calls() if call["args"][:2] == ["addons", "enable"]]
+def list_tasks(demo, *args):
+    env = dict(demo.environment(), ANSIBLE_STDOUT_CALLBACK="default")
+    listed = subprocess.run(demo.argv(FULL_DEMO, "--list-tasks", *args), cwd=lifecycle.REPO, env=env,
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    return listed.stdout
+
+
+def test_smoke_and_dashboard_are_opt_in(demo):
+    """A run without --tags (or with --tags all) lists neither step; each tag lists its own step only."""
+    smoke, dashboard = "Smoke-test the cluster with an echo server", "Open minikube's dashboard on 127.0.0.1"
+    for default in (list_tasks(demo), list_tasks(demo, "--tags", "all")):
+        assert smoke not in default and dashboard not in default
+        assert "Scenario all_v1" in default
+    listed = list_tasks(demo, "--tags", "smoke")
+    assert smoke in listed and dashboard not in listed
+    listed = list_tasks(demo, "--tags", "dashboard")
+    assert dashboard in listed and smoke not in listed
 
 
 def test_dashboard_tag_enables_the_addon_opens_127_without_blocking_and_teardown_stops_it(demo, tmp_path):
