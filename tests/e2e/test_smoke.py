@@ -187,7 +187,9 @@ def test_dashboard_tag_enables_the_addon_opens_127_without_blocking_and_teardown
                                                                  "image": "docker.io/kubernetesui/dashboard:v2.7.0"}]}}}})
     kubectl, record = stand_in_kubectl(str(tmp_path / "kubectl"))
     port = free_port()
-    demo.write_vars(minikube_kubectl=kubectl, minikube_dashboard_local_port=port)
+    # Its own directory of pid files, apart from the telemetry role's: teardown must look there too.
+    state_dir = str(tmp_path / "minikube-run")
+    demo.write_vars(minikube_kubectl=kubectl, minikube_dashboard_local_port=port, minikube_state_dir=state_dir)
     run, left = run_leaving(demo, FULL_DEMO, "--tags", "dashboard", timeout=120)
     try:
         assert run.returncode == 0, run.explain()
@@ -197,7 +199,7 @@ def test_dashboard_tag_enables_the_addon_opens_127_without_blocking_and_teardown
         assert forward[forward.index("port-forward"):] == ["port-forward", "--address", "127.0.0.1", "-n", "kubernetes-dashboard",
                                                             "service/kubernetes-dashboard", f"{port}:80"]
         # The play ended with the port-forward still running, its pid in the file teardown reads.
-        pid_file = os.path.join(demo.cache_dir, "run", "dashboard.port-forward.pid")
+        pid_file = os.path.join(state_dir, "dashboard.port-forward.pid")
         with open(pid_file, encoding="utf-8") as handle:
             assert int(handle.read()) in left, left
 
@@ -206,8 +208,7 @@ def test_dashboard_tag_enables_the_addon_opens_127_without_blocking_and_teardown
         assert again.returncode == 0, again.explain()
         assert len(calls_of(record)) == 1
 
-        down, left = run_leaving(demo, TEARDOWN, "-e", "teardown_keep_cluster=true", "-e", "teardown_keep_istio=true",
-                                 timeout=240)
+        down, left = run_leaving(demo, TEARDOWN, timeout=240)
         assert down.returncode == 0, down.explain()
         assert "port-forward dashboard" in " ".join(down.lines(TEARDOWN_REPORT_TASK))
         assert left == [], left
