@@ -215,3 +215,66 @@ def test_dashboard_tag_enables_the_addon_opens_127_without_blocking_and_teardown
         assert not os.path.exists(pid_file)
     finally:
         demo.kill_all()
+
+
+def test_smoke_on_a_node_port_host_probes_the_node_ip_and_the_service_node_port(demo, tmp_path):
+    """Plain Linux Docker reaches the node IP: no port-forward, the URL is the node IP and the Service's node port.
+    The harness's node IP answers nothing, so the probe fails, and the objects are still removed."""
+    with open(os.path.join(demo.dir, "host.json"), "w", encoding="utf-8") as handle:
+        json.dump({"profile": "linux-docker"}, handle)
+    kubectl, record = stand_in_kubectl(str(tmp_path / "kubectl"))
+    demo.write_vars(minikube_kubectl=kubectl, minikube_smoke_retries=0)
+    run, left = run_leaving(demo, FULL_DEMO, "--tags", "smoke")
+    assert run.returncode != 0
+    exposed = run.task("Expose it as a NodePort Service on port 8080.")
+    node_port = exposed.result["result"]["spec"]["ports"][0]["nodePort"]
+    probe = run.task("Ask the echo server for a 200.")
+    assert probe.failed and probe.result["url"] == f"http://192.168.49.2:{node_port}/", run.explain()
+    assert calls_of(record) == []
+    assert echo_objects(demo) == [] and left == []
+    assert not [call["args"] for call in demo.calls() if call["args"][:1] == ["service"]]
+
+
+def test_smoke_probes_minikube_smoke_url_when_it_is_given(demo, tmp_path):
+    import http.server
+    import threading
+
+    class Answer(http.server.BaseHTTPRequestHandler):
+        paths = []
+
+        def do_GET(self):
+            Answer.paths.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Answer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        kubectl, record = stand_in_kubectl(str(tmp_path / "kubectl"))
+        url = f"http://127.0.0.1:{server.server_port}"
+        demo.write_vars(minikube_kubectl=kubectl, minikube_smoke_url=url)
+        run, left = run_leaving(demo, FULL_DEMO, "--tags", "smoke")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert run.returncode == 0, run.explain()
+    assert run.task("Ask the echo server for a 200.").result["url"] == url + "/"
+    assert Answer.paths and calls_of(record) == []
+    assert echo_objects(demo) == [] and left == []
+
+
+def test_smoke_in_check_mode_applies_starts_and_probes_nothing(demo, tmp_path):
+    kubectl, record = stand_in_kubectl(str(tmp_path / "kubectl"))
+    demo.write_vars(minikube_kubectl=kubectl, minikube_smoke_local_port=free_port())
+    before = demo.snapshot()
+    run, left = run_leaving(demo, FULL_DEMO, "--tags", "smoke", "--check")
+    assert run.returncode == 0, run.explain()
+    assert run.task("Ask the echo server for a 200.").skipped
+    assert "Check mode: the echo server would be deployed" in run.task("Report the smoke test.").msg
+    assert calls_of(record) == [] and left == [] and echo_objects(demo) == []
+    assert not before.diff(demo.snapshot()), before.diff(demo.snapshot())
