@@ -120,8 +120,8 @@ def test_smoke_tag_proves_a_200_through_a_127_port_forward_and_removes_everythin
     assert probe is not None and probe.result["status"] == 200, run.explain()
     assert probe.result["url"] == f"http://127.0.0.1:{port}/"
     # The echo server that was deployed, and its NodePort Service, which the port-forward found in the emulator.
-    deployed = run.task("Deploy the echo server kicbase/echo-server:1.0.")
-    assert deployed.changed and deployed.result["result"]["spec"]["template"]["spec"]["containers"][0]["image"] == "kicbase/echo-server:1.0"
+    deployed = run.task("Deploy the echo server docker.io/kicbase/echo-server:1.0.")
+    assert deployed.changed and deployed.result["result"]["spec"]["template"]["spec"]["containers"][0]["image"] == "docker.io/kicbase/echo-server:1.0"
     with open(record + ".service", encoding="utf-8") as handle:
         service = json.load(handle)
     assert service["spec"]["type"] == "NodePort" and service["spec"]["ports"][0]["port"] == 8080
