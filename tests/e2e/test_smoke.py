@@ -149,6 +149,9 @@ def test_smoke_fails_on_an_answer_other_than_200_and_still_cleans_up(demo, tmp_p
     assert run.returncode != 0
     failed = run.task("Ask the echo server for a 200.")
     assert failed.failed and failed.result["status"] == 503, run.explain()
+    said = run.failure_message()
+    assert 'failed at "Ask the echo server for a 200."' in said and "Status code was 503" in said, said
+    assert "kubectl get pods -n default -l app=hello-minikube" in said
     assert echo_objects(demo) == []
     assert left == [], left
 
