@@ -210,6 +210,7 @@ def test_dashboard_tag_enables_the_addon_opens_127_without_blocking_and_teardown
         again, _left = run_leaving(demo, FULL_DEMO, "--tags", "dashboard", timeout=120)
         assert again.returncode == 0, again.explain()
         assert len(calls_of(record)) == 1
+        assert not again.task("Enable the dashboard addon.").changed and not again.changed_tasks(), again.explain()
 
         down, left = run_leaving(demo, TEARDOWN, timeout=240)
         assert down.returncode == 0, down.explain()
@@ -281,3 +282,17 @@ def test_smoke_in_check_mode_applies_starts_and_probes_nothing(demo, tmp_path):
     assert "Check mode: the echo server would be deployed" in run.task("Report the smoke test.").msg
     assert calls_of(record) == [] and left == [] and echo_objects(demo) == []
     assert not before.diff(demo.snapshot()), before.diff(demo.snapshot())
+
+
+def test_dashboard_in_check_mode_enables_and_starts_nothing(demo, tmp_path):
+    kubectl, record = stand_in_kubectl(str(tmp_path / "kubectl"))
+    port = free_port()
+    demo.write_vars(minikube_kubectl=kubectl, minikube_dashboard_local_port=port)
+    before = demo.snapshot()
+    run, left = run_leaving(demo, FULL_DEMO, "--tags", "dashboard", "--check")
+    assert run.returncode == 0, run.explain()
+    assert run.task("Enable the dashboard addon.").result["actions"] == ["enable dashboard"]
+    assert not [call["args"] for call in demo.calls() if call["args"][:2] == ["addons", "enable"]]
+    assert f"Check mode: the dashboard would open at http://127.0.0.1:{port}/" in run.task("Say where the dashboard is.").msg
+    assert calls_of(record) == [] and left == []
+    assert not before.diff(demo.snapshot())
