@@ -9,7 +9,7 @@ __metaclass__ = type
 
 
 class ModuleDocFragment(object):
-    # The binary of the wrapped CLI: BINARY_ARG_SPEC in module_utils/_cli.py.
+    # The binary of the wrapped CLI: BINARY_ARG_SPEC in module_utils/_cli.py (cli_argument_spec adds it).
     DOCUMENTATION = r"""
 options:
   binary_path:
@@ -21,7 +21,7 @@ options:
     type: path
 """
 
-    # Cluster connection: KUBE_ARG_SPEC in module_utils/_cli.py.
+    # Cluster connection: KUBE_ARG_SPEC in module_utils/_cli.py (cli_argument_spec(kube=True) adds it).
     KUBE = r"""
 options:
   kubeconfig:

@@ -54,7 +54,8 @@ EXAMPLES = r"""
       {{ 'docker' | istiolab.mesh.gateway_access(system=ansible_facts['system'], env=ansible_facts['env'],
          kernel=ansible_facts['kernel'], engine_info=docker_info.stdout | from_json) }}
 
-- name: Returns {'mode': 'port-forward', 'reason': 'the docker driver on macOS runs ...'}
+# Returns {'mode': 'port-forward', 'reason': 'the docker driver on macOS runs ...'}
+- name: Show the decision on macOS
   ansible.builtin.debug:
     msg: "{{ 'docker' | istiolab.mesh.gateway_access(system='Darwin') }}"
 """

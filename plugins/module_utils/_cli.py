@@ -4,9 +4,10 @@
 """One runner for every external CLI the modules wrap (minikube, istioctl).
 
 Arguments are declared as formats, never built as strings (the community.general CmdRunner idea):
-a module names the arguments of one call in order, the runner turns each value into argv words
-with its format, drops values of ``None``, runs the binary with ``LC_ALL=C`` and keeps every
-command it ran so the module can return them. Mutating calls are skipped in check mode.
+a module names the arguments of one call in order, the runner takes each value from the call or, when the
+call does not give it, from ``module.params``, turns it into argv words with its format, drops values of
+``None``, runs the binary with ``LC_ALL=C`` and keeps every command it ran so the module can return them.
+Mutating calls are skipped in check mode. :func:`run_module` is the body of every CLI module's ``main()``.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -29,28 +30,51 @@ KUBE_ARG_SPEC = dict(
 BINARY_ARG_SPEC = dict(binary_path=dict(type="path"))
 """The CLI's path, documented once in the ``istiolab.mesh.cli`` fragment."""
 
+
+def cli_argument_spec(kube=False, **options):
+    """The argument spec of a CLI module: its own ``options``, then ``binary_path`` and, with ``kube``, the
+    cluster connection options (the fragments ``istiolab.mesh.cli`` and ``istiolab.mesh.cli.kube``)."""
+    spec = dict(options)
+    spec.update(BINARY_ARG_SPEC)
+    if kube:
+        spec.update(KUBE_ARG_SPEC)
+    return spec
+
+
 # The environment every CLI runs with: stable, parseable, uncoloured output.
 _CLI_ENV = {"LC_ALL": "C", "LANG": "C", "NO_COLOR": "1", "MINIKUBE_IN_STYLE": "false"}
 
 
-class CliError(Exception):
-    """A CLI call failed; ``result`` holds what it printed, ``hint`` the next step for a person."""
+class ModuleError(Exception):
+    """A module cannot go on, for a reason of its own (a bad value, a state it will not change, an API error):
+    ``hint`` is the next step for a person, ``details`` more keys for the failure (such as findings)."""
 
-    def __init__(self, message, result=None, hint=None):
-        super(CliError, self).__init__(message)
+    def __init__(self, message, hint=None, **details):
+        super(ModuleError, self).__init__(message)
         self.message = message
-        self.result = result
         self.hint = hint
+        self.details = details
+        self.result = None
 
     def fail_kwargs(self):
         """Keyword arguments for ``module.fail_json``: the message, the next step, what the CLI said."""
         msg = self.message
         if self.hint:
             msg = "%s %s" % (msg.rstrip("."), "- " + self.hint) if msg else self.hint
-        kwargs = dict(msg=msg)
+        kwargs = dict(self.details)
+        kwargs["msg"] = msg
         if self.result is not None:
             kwargs.update(cmd=self.result.cmd, rc=self.result.rc, stdout=self.result.stdout, stderr=self.result.stderr)
         return kwargs
+
+
+class CliError(ModuleError):
+    """A CLI failed: it could not be run, it exited with an error, or it printed what cannot be read.
+    ``result`` (a :class:`CliResult`) holds what it printed, when it ran."""
+
+    def __init__(self, message, result=None, hint=None, **details):
+        super(CliError, self).__init__(message, hint=hint, **details)
+        self.result = result
 
 
 class CliResult:
@@ -62,10 +86,6 @@ class CliResult:
         self.stdout = stdout
         self.stderr = stderr
         self.timed_out = timed_out
-
-    @property
-    def ok(self):
-        return self.rc == 0
 
     def json(self):
         """Parse stdout as JSON, or raise a CliError that quotes what was printed instead."""
@@ -138,12 +158,6 @@ class Fmt:
         return fmt
 
     @staticmethod
-    def repeat(name, joined=True):
-        """One ``--name=item`` per item of a list; dropped when the list is empty or ``None``."""
-        single = Fmt.opt(name, joined)
-        return lambda values: [word for value in (values or []) for word in single(value)]
-
-    @staticmethod
     def mapping(name, joined=False):
         """One ``--name key=value`` per item of a dict, in key order so the command is stable."""
 
@@ -207,16 +221,18 @@ class CliRunner:
         return self._binary
 
     def build(self, order, values):
-        """The argv for the arguments named in ``order`` with ``values``."""
+        """The argv for the arguments named in ``order``: each value from ``values``, or from the module's
+        parameter of that name when ``values`` does not give it (``None`` when there is neither)."""
         argv = [self.binary]
+        params = self.module.params or {}
         for name in order:
             if name not in self.formats:
                 raise ValueError("unknown argument %r for %s" % (name, self.name))
-            argv.extend(self.formats[name](values.get(name)))
+            argv.extend(self.formats[name](values[name] if name in values else params.get(name)))
         return argv
 
     def run(self, order, mutating=False, check=True, error=None, hint=None, data=None, timeout=None, **values):
-        """Run the CLI with the arguments named in ``order``.
+        """Run the CLI with the arguments named in ``order``, valued by ``values`` or ``module.params``.
 
         :param mutating: the call changes something; in check mode it is neither run nor added to
             ``commands``, and ``None`` is returned (modules report what they would do instead).
@@ -243,3 +259,27 @@ class CliRunner:
             words = " ".join(os.path.basename(w) if i == 0 else w for i, w in enumerate(argv))
             raise CliError(error or ("`%s` failed (exit code %s): %s" % (words, rc, (err or out).strip()[-800:])), result=result, hint=hint)
         return result
+
+
+def run_module(module, client, run, explain=None, **fail_extra):
+    """The body of every CLI module's ``main()``: read state, compare, act, in ``run(module, client)``.
+
+    ``client`` is the module's runner (anything with ``commands``). ``run`` returns the result (with
+    ``changed`` and, in diff mode, ``diff``); a result with ``failed`` set is returned as a failure. A
+    :class:`ModuleError` becomes a failure that carries the commands run so far and ``fail_extra`` (for example
+    an empty ``actions`` list); a :class:`CliError` first goes through ``explain(error)`` (when given), which
+    adds the next step for a person.
+    """
+    try:
+        result = run(module, client)
+    except ModuleError as exc:
+        if explain is not None and isinstance(exc, CliError):
+            explain(exc)
+        failure = dict(fail_extra)
+        failure.update(exc.fail_kwargs())
+        failure["commands"] = client.commands
+        module.fail_json(**failure)
+    result.setdefault("commands", client.commands)
+    if result.pop("failed", False):
+        module.fail_json(**result)
+    module.exit_json(**result)

@@ -14,10 +14,12 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import itertools
 import json
 import re
 
-from ansible_collections.istiolab.mesh.plugins.module_utils._cli import CliError, CliRunner, Fmt
+from ansible_collections.istiolab.mesh.plugins.module_utils._cli import CliError, CliRunner, Fmt, ModuleError
+from ansible_collections.istiolab.mesh.plugins.module_utils._cli import run_module as cli_run_module
 
 try:
     from kubernetes.client import CoreV1Api
@@ -72,6 +74,7 @@ FORMATS = {
     "filename": Fmt.opt("-f", joined=False),
     "revision": Fmt.opt("--revision"),
     "namespace": Fmt.opt("--namespace"),
+    "istio_namespace": Fmt.opt("--istioNamespace"),
     "all_namespaces": Fmt.flag("--all-namespaces"),
     "kubeconfig": Fmt.opt("--kubeconfig"),
     "context": Fmt.opt("--context"),
@@ -95,6 +98,22 @@ def explain(error):
     elif error.hint is None and ("unknown command" in said or "unknown flag" in said):
         error.hint = "This istioctl does not know the command; the modules target istioctl 1.31. " + INSTALL_HINT
     return error
+
+
+def run_module(module, run):
+    """The body of every istio module's ``main()``: ``run(module, runner)`` with the istioctl runner, a failed
+    istioctl call explained once (see :func:`explain`)."""
+    cli_run_module(module, istioctl_runner(module), run, explain=explain)
+
+
+def output_json(result, parse=None):
+    """What ``result`` printed, parsed by ``parse`` (:func:`first_json` by default), or a CliError that quotes
+    the command and what it printed instead."""
+    try:
+        return (parse or first_json)(result.stdout)
+    except ValueError as exc:
+        words = " ".join(itertools.takewhile(lambda word: not word.startswith("--"), result.cmd[1:]))
+        raise CliError("`istioctl %s` printed output that is not JSON (%s): %s" % (words, exc, result.stdout[:300]), result=result)
 
 
 def first_json(text):
@@ -245,7 +264,7 @@ class _CoreApi:
     def api(self):
         if self._api is None:
             if not HAS_KUBERNETES:
-                raise CliError(
+                raise ModuleError(
                     "The kubernetes Python client is required to read the install record and the istiod pods (%s)." % KUBERNETES_IMPORT_ERROR,
                     hint="Install it with `pip install kubernetes` in the Python that runs the modules.",
                 )
@@ -255,7 +274,7 @@ class _CoreApi:
                     config_file=self.module.params.get("kubeconfig"), context=self.module.params.get("context"), persist_config=False
                 )
             except Exception as exc:
-                raise CliError("Could not load the cluster configuration: %s." % exc, hint=CLUSTER_HINT)
+                raise ModuleError("Could not load the cluster configuration: %s." % exc, hint=CLUSTER_HINT)
             self._api = CoreV1Api(api_client=client)
         return self._api
 
@@ -304,38 +323,43 @@ def judge_control_plane(versions, pods, revision=None):
 
 
 class ControlPlanePods(_CoreApi):
-    """The istiod pods in istio-system, read with the ``kubernetes`` client."""
+    """The istiod pods in the control plane's ``namespace`` (istio-system by default), read with the ``kubernetes`` client."""
+
+    def __init__(self, module, namespace=ISTIO_NAMESPACE):
+        _CoreApi.__init__(self, module)
+        self.namespace = namespace
 
     def list(self, revision=None):
         selector = "app=istiod,istio.io/rev=%s" % (revision or "default")
         try:
-            found = self.api.list_namespaced_pod(ISTIO_NAMESPACE, label_selector=selector, _request_timeout=REQUEST_TIMEOUT)
+            found = self.api.list_namespaced_pod(self.namespace, label_selector=selector, _request_timeout=REQUEST_TIMEOUT)
         except Exception as exc:
             reason = getattr(exc, "reason", None) or str(exc)
-            raise CliError("Could not list the istiod pods (%s) in %s: %s." % (selector, ISTIO_NAMESPACE, reason), hint=CLUSTER_HINT)
+            raise ModuleError("Could not list the istiod pods (%s) in %s: %s." % (selector, self.namespace, reason), hint=CLUSTER_HINT)
         return self.api.api_client.sanitize_for_serialization(found).get("items") or []
 
 
 class InstallRecord(_CoreApi):
-    """The record of the last install, a ConfigMap in istio-system read and written with the
-    ``kubernetes`` client (same kubeconfig/context as istioctl).
+    """The record of the last install, a ConfigMap in the control plane's ``namespace`` (istio-system by
+    default) read and written with the ``kubernetes`` client (same kubeconfig/context as istioctl).
 
     istioctl keeps no record of what it installed since 1.21 (the ``installed-state`` IstioOperator
     was dropped, istio/istio#47860), so the module keeps its own.
     """
 
-    def __init__(self, module, revision=None):
+    def __init__(self, module, revision=None, namespace=ISTIO_NAMESPACE):
         _CoreApi.__init__(self, module)
         self.name = record_name(revision)
+        self.namespace = namespace
 
     def _fail(self, action, exc):
         reason = getattr(exc, "reason", None) or str(exc)
-        return CliError("Could not %s ConfigMap %s/%s: %s." % (action, ISTIO_NAMESPACE, self.name, reason), hint=CLUSTER_HINT)
+        return ModuleError("Could not %s ConfigMap %s/%s: %s." % (action, self.namespace, self.name, reason), hint=CLUSTER_HINT)
 
     def read(self):
         """The recorded ``{version, digest, profile, revision}``, or ``None`` when there is none."""
         try:
-            found = self.api.read_namespaced_config_map(self.name, ISTIO_NAMESPACE, _request_timeout=REQUEST_TIMEOUT)
+            found = self.api.read_namespaced_config_map(self.name, self.namespace, _request_timeout=REQUEST_TIMEOUT)
         except ApiException as exc:
             if exc.status == 404:
                 return None
@@ -350,24 +374,24 @@ class InstallRecord(_CoreApi):
             kind="ConfigMap",
             metadata=dict(
                 name=self.name,
-                namespace=ISTIO_NAMESPACE,
+                namespace=self.namespace,
                 labels={"app.kubernetes.io/managed-by": "istiolab.mesh.istio_install"},
             ),
             data=dict((key, "" if value is None else str(value)) for key, value in data.items()),
         )
         try:
             try:
-                self.api.replace_namespaced_config_map(self.name, ISTIO_NAMESPACE, body, _request_timeout=REQUEST_TIMEOUT)
+                self.api.replace_namespaced_config_map(self.name, self.namespace, body, _request_timeout=REQUEST_TIMEOUT)
             except ApiException as exc:
                 if exc.status != 404:
                     raise
-                self.api.create_namespaced_config_map(ISTIO_NAMESPACE, body, _request_timeout=REQUEST_TIMEOUT)
+                self.api.create_namespaced_config_map(self.namespace, body, _request_timeout=REQUEST_TIMEOUT)
         except Exception as exc:
             raise self._fail("write", exc)
 
     def delete(self):
         try:
-            self.api.delete_namespaced_config_map(self.name, ISTIO_NAMESPACE, _request_timeout=REQUEST_TIMEOUT)
+            self.api.delete_namespaced_config_map(self.name, self.namespace, _request_timeout=REQUEST_TIMEOUT)
         except ApiException as exc:
             if exc.status != 404:
                 raise self._fail("delete", exc)

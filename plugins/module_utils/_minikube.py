@@ -26,6 +26,7 @@ import json
 import re
 
 from ansible_collections.istiolab.mesh.plugins.module_utils._cli import CliError, CliRunner, Fmt
+from ansible_collections.istiolab.mesh.plugins.module_utils._cli import run_module as cli_run_module
 
 INSTALL_HINT = (
     "Install minikube with this collection: the istiolab.mesh.minikube role installs a pinned, "
@@ -453,16 +454,5 @@ def describe_cluster(client, profile, profiles=None):
 
 
 def run_module(module, run, **fail_extra):
-    """The body of every minikube module's ``main()``.
-
-    Calls ``run(module, client)`` for the result and turns a :class:`CliError` into a failure that
-    carries the commands run so far (and ``fail_extra``, e.g. an empty ``actions`` list).
-    """
-    client = Minikube(module, binary_path=module.params["binary_path"])
-    try:
-        result = run(module, client)
-    except CliError as exc:
-        failure = dict(fail_extra)
-        failure.update(exc.fail_kwargs())
-        module.fail_json(commands=client.commands, **failure)
-    module.exit_json(**result)
+    """The body of every minikube module's ``main()``: :func:`_cli.run_module` with a :class:`Minikube` client."""
+    cli_run_module(module, Minikube(module, binary_path=module.params["binary_path"]), run, **fail_extra)

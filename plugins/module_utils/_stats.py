@@ -4,6 +4,8 @@
 """Statistics for ``traffic_probe``: decide with a stated confidence, and send no more than needed.
 
 Everything here is standard library only (the module runs on the control node, without scipy).
+``Expectations`` holds what a probe must show: it plans the request count (``sample_size``) and
+decides on the outcomes ``_probe`` sent (``decide``) with the functions below.
 
 Decisions (``alpha = 1 - confidence``):
 
@@ -48,6 +50,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import math
+import re
 from statistics import NormalDist
 
 _EPS = 1e-15
@@ -441,3 +444,173 @@ def describe_share_test(result, shares, confidence, what="shares"):
     verdict = "consistent with" if result["passed"] else "not consistent with"
     return "%s: %s: %s %s at %s confidence (%s p=%.2g, n=%d)" % (
         what, table, verdict, _fmt_expected(shares), level, result["test"], result["p_value"], result["n"])
+
+
+# --- planning and deciding a probe ------------------------------------------------------------
+
+_PERCENTILE_KEY = re.compile(r"^p(\d+(?:\.\d+)?)$")
+REPORTED_PERCENTILES = (("p50", 0.5), ("p90", 0.9), ("p99", 0.99), ("max", 1.0))
+
+
+def percentile_bounds(option, bounds):
+    """``[(key, q, bound_ms)]`` from ``{pNN|max: ms}``, or ValueError naming the option."""
+    parsed = []
+    for key, bound in bounds.items():
+        match = _PERCENTILE_KEY.match(str(key))
+        q = 1.0 if str(key) == "max" else (float(match.group(1)) / 100.0 if match else 0.0)
+        if not (0 < q < 1 or str(key) == "max"):
+            raise ValueError("%s has key %r: use pNN with 0 < NN < 100 (for example p50, p99.9) or max" % (option, key))
+        try:
+            bound = float(bound)
+        except (TypeError, ValueError):
+            raise ValueError("%s.%s is %r: give milliseconds as a number" % (option, key, bound))
+        parsed.append((str(key), q, bound))
+    return parsed
+
+
+class Expectations:
+    """What a probe must show, at what confidence: plans the request count and decides on the outcomes."""
+
+    def __init__(self, shares, status, latency_bounds, confidence, power, tolerance):
+        self.shares = shares
+        """``{label: fraction}`` or None."""
+        self.status = status
+        """``{code: fraction}`` (codes as text) or None."""
+        self.latency_bounds = latency_bounds
+        """``[(option, key, q, bound_ms)]``, option ``max_latency_ms`` or ``min_latency_ms``."""
+        self.confidence = confidence
+        self.power = power
+        self.tolerance = tolerance
+        """In percentage points."""
+
+    @classmethod
+    def from_params(cls, p):
+        """Check ``traffic_probe``'s parameters ``p``; ValueError names the first one that is wrong."""
+        for name in ("confidence", "power"):
+            if not 0 < p[name] < 1:
+                raise ValueError("%s is %r: it must be between 0 and 1, for example 0.95" % (name, p[name]))
+        if not 0 < p["tolerance"] < 100:
+            raise ValueError("tolerance is %r: give percentage points between 0 and 100, for example 10" % p["tolerance"])
+        for name in ("count", "max_count", "concurrency"):
+            if p[name] is not None and p[name] < 1:
+                raise ValueError("%s is %d: it must be at least 1" % (name, p[name]))
+        shares = validate_expected(p["expect_shares"], "expect_shares") if p["expect_shares"] is not None else None
+        status = validate_expected(p["expect_status"], "expect_status") if p["expect_status"] is not None else None
+        latency_bounds = [(option,) + bound for option in ("max_latency_ms", "min_latency_ms")
+                          for bound in percentile_bounds(option, p[option])]
+        return cls(shares, status, latency_bounds, p["confidence"], p["power"], p["tolerance"])
+
+    def sample_size(self, count=None, max_count=None):
+        """``{count, computed, needed}``: ``count`` when given, else the most any expectation needs."""
+        needed = {}
+        tolerance = self.tolerance / 100.0
+        if self.shares:
+            needed["shares"] = share_sample_size(self.shares, tolerance, self.confidence, self.power)
+        if self.status:
+            needed["status"] = share_sample_size(self.status, tolerance, self.confidence, self.power)
+        for option, key, q, bound in self.latency_bounds:
+            n = percentile_sample_size(q, self.confidence, upper=option == "max_latency_ms")
+            if n:
+                needed["%s.%s" % (option, key)] = n
+        if count is not None:
+            return dict(count=count, computed=False, needed=needed)
+        if not needed:
+            raise ValueError("count is not set and there is nothing to compute it from: set count, or give "
+                             "expect_shares, expect_status or a percentile latency bound")
+        count = max(needed.values())
+        if max_count is not None and count > max_count:
+            raise ValueError("the expectations need %d requests (%s) at %s%% confidence, %s%% power and a tolerance "
+                             "of %g points, more than max_count %d: raise tolerance, or max_count if that traffic "
+                             "is acceptable" % (count, ", ".join("%s %d" % item for item in needed.items()),
+                                                _fmt_number(100.0 * self.confidence), _fmt_number(100.0 * self.power),
+                                                self.tolerance, max_count))
+        return dict(count=count, computed=True, needed=needed)
+
+    def decide(self, outcomes, duration, url, sample_size):
+        """The measurement and the verdict on ``outcomes`` (objects with ``status``, ``label``,
+        ``latency_ms``, ``error``) sent to ``url`` in ``duration`` seconds, as ``traffic_probe`` returns
+        them (``sample_size`` as planned); ``table`` only when an expectation is not met."""
+        n = len(outcomes)
+        latencies = [o.latency_ms for o in outcomes]
+        counts = _tally(o.label for o in outcomes)
+        statuses = _tally(o.status for o in outcomes)
+        error_samples = []
+        for outcome in outcomes:
+            if outcome.error and outcome.error not in error_samples and len(error_samples) < 5:
+                error_samples.append(outcome.error)
+
+        checks = []
+        tables = []
+        if self.shares is not None:
+            check, lines = self._share_check("shares", counts, self.shares, "label")
+            checks.append(check)
+            tables.extend(lines)
+        if self.status is not None:
+            check, lines = self._share_check("status", dict((str(k), v) for k, v in statuses.items()), self.status, "status")
+            checks.append(check)
+            tables.extend(lines)
+        for option, key, q, bound in self.latency_bounds:
+            checks.append(self._latency_check(option, key, q, bound, latencies))
+
+        passed = all(check["passed"] for check in checks)
+        latency = dict((key, round(percentile(latencies, q), 1)) for key, q in REPORTED_PERCENTILES)
+        summary = "%d requests to %s in %.1f s: %s; status %s; latency %s" % (
+            n, url, duration,
+            ", ".join("%s %s%%" % (label, _fmt_number(100.0 * count / n)) for label, count in counts.items()),
+            ", ".join("%s %s%%" % (code, _fmt_number(100.0 * count / n)) for code, count in statuses.items()),
+            ", ".join("%s %s ms" % (key, _fmt_share(value)) for key, value in latency.items()))
+        if checks:
+            msg = "Probe %s (%s): %s" % ("passed" if passed else "failed", summary, "; ".join(c["msg"] for c in checks))
+        else:
+            msg = "Probe measured %s" % summary
+        result = dict(
+            requests=n,
+            sample_size=sample_size,
+            counts=counts,
+            shares=dict((label, round(100.0 * count / n, 2)) for label, count in counts.items()),
+            status=dict((str(code), count) for code, count in statuses.items()),
+            latency_ms=latency,
+            errors=statuses.get(0, 0),
+            error_samples=error_samples,
+            duration_s=round(duration, 3),
+            checks=checks,
+            passed=passed,
+            msg=msg,
+        )
+        if not passed:
+            result["table"] = tables
+        return result
+
+    def _share_check(self, name, observed, expected, title):
+        """The check of ``observed`` against ``expected`` and its table, headed ``title``, as lines."""
+        test = share_test(observed, expected, self.confidence)
+        lines = ["%-12s %7s %8s %9s" % (title, "count", "share", "expected")]
+        for row in test["rows"]:
+            lines.append("%-12s %7d %7.2f%% %8s%%" % (row["label"], row["count"], row["share"], _fmt_number(row["expected"])))
+        check = dict(name=name, passed=test["passed"], test=test["test"], p_value=test["p_value"],
+                     msg=describe_share_test(test, expected, self.confidence, what=name))
+        return check, lines
+
+    def _latency_check(self, option, key, q, bound, latencies):
+        upper = option == "max_latency_ms"
+        test = percentile_bound_test(latencies, q, bound, self.confidence, upper)
+        relation = "at most" if upper else "at least"
+        if test["p_value"] is None:
+            msg = "latency %s %s ms: %s %s ms %s" % (
+                key, _fmt_share(test["observed"]), relation, _fmt_share(bound), "as observed" if test["passed"] else "not met")
+        else:
+            msg = "latency %s %s ms: %s %s ms %s at %s%% confidence (%d of %d within, p=%.2g)" % (
+                key, _fmt_share(test["observed"]), relation, _fmt_share(bound), "shown" if test["passed"] else "not shown",
+                _fmt_number(100.0 * self.confidence), test["within"], test["n"], test["p_value"])
+            needed = percentile_sample_size(q, self.confidence, upper)
+            if not test["passed"] and test["n"] < needed:
+                msg += "; showing it takes at least %d requests, all within the bound" % needed
+        return dict(name="%s.%s" % (option, key), passed=test["passed"], test="order statistic (sign test)"
+                    if test["p_value"] is not None else "observed", p_value=test["p_value"], msg=msg)
+
+
+def _tally(values):
+    counts = {}
+    for value in values:
+        counts[value] = counts.get(value, 0) + 1
+    return dict(sorted(counts.items()))

@@ -137,23 +137,24 @@ commands:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.istiolab.mesh.plugins.module_utils._cli import BINARY_ARG_SPEC, KUBE_ARG_SPEC, CliError
+from ansible_collections.istiolab.mesh.plugins.module_utils._cli import CliError, cli_argument_spec
 from ansible_collections.istiolab.mesh.plugins.module_utils._istioctl import (
     KUBE,
     SEVERITIES,
     all_json,
     at_least,
-    explain,
     first_json,
-    istioctl_runner,
+    output_json,
     parse_messages,
     parse_proxy_status,
     parse_versions,
+    run_module,
 )
 
 
 def argument_spec():
-    spec = dict(
+    return cli_argument_spec(
+        kube=True,
         gather=dict(
             type="list", elements="str", choices=["versions", "proxy_status", "analyze", "precheck"], default=["versions", "proxy_status", "analyze"]
         ),
@@ -161,27 +162,17 @@ def argument_spec():
         namespace=dict(type="str"),
         fail_on=dict(type="str", choices=list(SEVERITIES)),
     )
-    spec.update(KUBE_ARG_SPEC)
-    spec.update(BINARY_ARG_SPEC)
-    return spec
-
-
-def _json(result, command, parse=first_json):
-    try:
-        return parse(result.stdout)
-    except ValueError as exc:
-        raise CliError("`istioctl %s` printed output that is not JSON (%s): %s" % (command, exc, result.stdout[:300]), result=result)
 
 
 def gather(module, runner):
+    """Read what ``gather`` asks for; the module changes nothing."""
     params = module.params
-    kube = dict((key, params.get(key)) for key in KUBE)
     revision = params["revision"]
     wanted = params["gather"]
     result = dict(changed=False)
 
     if "versions" in wanted or "proxy_status" in wanted:
-        versions = parse_versions(_json(runner.run(["version", "json"] + KUBE, **kube), "version -o json"), revision)
+        versions = parse_versions(output_json(runner.run(["version", "json"] + KUBE)), revision)
         result.update(
             client_version=versions["client"],
             control_plane_version=versions["control_plane"],
@@ -194,23 +185,17 @@ def gather(module, runner):
             module.warn("No Istio control plane (revision %s) runs, so there is no proxy status to read." % (revision or "default"))
             result["proxies"] = []
         else:
-            out = runner.run(["proxy_status", "json", "revision"] + KUBE, revision=revision, **kube)
-            result["proxies"] = parse_proxy_status(_json(out, "proxy-status -o json", all_json))
+            out = runner.run(["proxy_status", "json", "revision"] + KUBE)
+            result["proxies"] = parse_proxy_status(output_json(out, all_json))
 
     if "analyze" in wanted:
-        out = runner.run(
-            ["analyze", "json", "namespace", "all_namespaces", "revision"] + KUBE,
-            namespace=params["namespace"],
-            all_namespaces=not params["namespace"],
-            revision=revision,
-            **kube
-        )
-        messages, counts = parse_messages(_json(out, "analyze -o json"))
+        out = runner.run(["analyze", "json", "namespace", "all_namespaces", "revision"] + KUBE, all_namespaces=not params["namespace"])
+        messages, counts = parse_messages(output_json(out))
         result["analysis"] = dict(messages=messages, counts=counts)
 
     if "precheck" in wanted:
         # precheck exits 1 when it has findings and prints them as JSON; other failures print no JSON.
-        out = runner.run(["precheck", "json", "revision"] + KUBE, check=False, revision=revision, **kube)
+        out = runner.run(["precheck", "json", "revision"] + KUBE, check=False)
         data = None
         if out.stdout.strip():
             try:
@@ -224,6 +209,20 @@ def gather(module, runner):
     return result
 
 
+def run(module, runner):
+    result = gather(module, runner)
+    threshold = module.params["fail_on"]
+    found = findings_at_or_above(result, threshold) if threshold else []
+    if found:
+        result["failed"] = True
+        result["msg"] = "%d finding(s) at %s or worse: %s. Each finding's documentation_url says how to fix it." % (
+            len(found),
+            threshold,
+            "; ".join(found),
+        )
+    return result
+
+
 def findings_at_or_above(result, threshold):
     found = []
     for source in ("analysis", "precheck"):
@@ -234,26 +233,7 @@ def findings_at_or_above(result, threshold):
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    runner = None
-    try:
-        runner = istioctl_runner(module)
-        result = gather(module, runner)
-    except CliError as exc:
-        explain(exc)
-        module.fail_json(commands=runner.commands if runner else [], **exc.fail_kwargs())
-    result["commands"] = runner.commands
-    threshold = module.params["fail_on"]
-    if threshold:
-        found = findings_at_or_above(result, threshold)
-        if found:
-            result["msg"] = "%d finding(s) at %s or worse: %s. Each finding's documentation_url says how to fix it." % (
-                len(found),
-                threshold,
-                "; ".join(found),
-            )
-            module.fail_json(**result)
-    module.exit_json(**result)
+    run_module(AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True), run)
 
 
 if __name__ == "__main__":

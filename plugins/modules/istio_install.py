@@ -16,6 +16,8 @@ description:
     client is newer than the control plane, reinstalls it when the requested configuration changed, and does
     nothing when version and configuration already match.
   - With O(state=absent), removes Istio with C(istioctl uninstall --purge) (or only O(revision) when set).
+  - With O(state=rendered), only renders the requested configuration with C(istioctl manifest generate) (offline,
+    no cluster needed) and returns the manifest in RV(manifest); nothing is installed or read from a cluster.
 author:
   - istiolab.mesh contributors (@istiolab)
 requirements:
@@ -24,10 +26,19 @@ requirements:
 options:
   state:
     description:
-      - V(present) installs, upgrades or reconfigures Istio; V(absent) removes it.
+      - V(present) installs, upgrades or reconfigures Istio; V(absent) removes it; V(rendered) returns the
+        manifest C(istioctl manifest generate) renders for the same options (RV(manifest)), changing nothing.
     type: str
-    choices: [present, absent]
+    choices: [present, absent, rendered]
     default: present
+  namespace:
+    description:
+      - The namespace of the control plane. The module looks for istiod there (C(--istioNamespace) on the
+        commands that ask the cluster), keeps its install record there and analyzes it after an install.
+      - When not V(istio-system), the install also gets C(--set values.global.istioNamespace=<namespace>)
+        (unless O(set) gives that key, which must then name the same namespace), as the role's overlay does.
+    type: str
+    default: istio-system
   profile:
     description:
       - The Istio configuration profile, passed as C(--set profile=<profile>).
@@ -54,7 +65,7 @@ options:
   verify:
     description:
       - After an install or upgrade, check that every control-plane component of the revision reports the
-        istioctl client's version and that C(istioctl analyze) finds no Error in C(istio-system).
+        istioctl client's version and that C(istioctl analyze) finds no Error in O(namespace).
       - C(istioctl verify-install) was removed in Istio 1.24 (istio/istio#52090); this is what replaces it.
         C(istioctl install) itself already waits until the components are ready.
       - The install is recorded only when verification passes, so a failed verification is retried on the next run.
@@ -80,7 +91,7 @@ notes:
     C(istioctl manifest generate) (same profile, O(set), O(overlay) and O(revision); an offline, read-only
     call) and takes the SHA-256 digest of its output. After each successful install it records that digest,
     the istioctl client version, the profile and the revision in the ConfigMap
-    C(istio-system/istiolab-mesh-install-state) (suffixed with C(-<revision>) for a revision), written with the
+    C(<namespace>/istiolab-mesh-install-state) (suffixed with C(-<revision>) for a revision), written with the
     Kubernetes API, not kubectl. On the next run it compares.
   - >-
     Nothing changes when a control plane runs at the client's version and the record holds the same digest
@@ -124,6 +135,12 @@ EXAMPLES = r"""
     overlay: files/istio-operator.yaml
     context: minikube
 
+- name: Render the control plane without a cluster
+  istiolab.mesh.istio_install:
+    state: rendered
+    profile: demo
+  register: istio_manifest
+
 - name: Remove Istio from the cluster
   istiolab.mesh.istio_install:
     state: absent
@@ -135,7 +152,7 @@ action:
   returned: always
   type: str
   sample: install
-  choices: [none, install, upgrade, reconfigure, uninstall]
+  choices: [none, install, upgrade, reconfigure, uninstall, render]
 msg:
   description: Why, in a sentence.
   returned: always
@@ -143,7 +160,7 @@ msg:
   sample: Istio (revision default) is not installed.
 client_version:
   description: The istioctl client version.
-  returned: always
+  returned: when state is present or absent
   type: str
   sample: 1.31.1
 control_plane_version:
@@ -152,29 +169,33 @@ control_plane_version:
     - Judged from the istiod pods of the revision that serve (Ready, not being deleted), by their
       C(app.kubernetes.io/version) label, so an old istiod that drains after an in-place upgrade does not count;
       C(istioctl version) alone when no such pod has the label.
-  returned: always
+  returned: when state is present or absent
   type: str
   sample: 1.31.1
 control_plane_pods:
   description: The serving istiod pods of the revision the version was judged from, each with C(pod) and C(version).
-  returned: always
+  returned: when state is present or absent
   type: list
   elements: dict
   sample: [{"pod": "istiod-7f9d8c6b5-k2x4q", "version": "1.31.1"}]
 data_plane_versions:
   description: The proxies istioctl reports, each with C(id), C(version) and C(type).
-  returned: always
+  returned: when state is present or absent
   type: list
   elements: dict
   sample: [{"id": "istio-ingressgateway-7d9c8b-x2x1.istio-system", "version": "1.31.1", "type": "gateway"}]
 digest:
-  description: SHA-256 of the rendered manifest (C(state=present) only).
-  returned: when state is present
+  description: SHA-256 of the rendered manifest.
+  returned: when state is present or rendered
   type: str
   sample: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+manifest:
+  description: The objects C(istioctl manifest generate) renders for the options, as it printed them (YAML).
+  returned: when state is rendered
+  type: str
 record:
   description: The install record found on the cluster before the run, or null.
-  returned: always
+  returned: when state is present or absent
   type: dict
   sample: {"version": "1.31.1", "digest": "9f86...", "profile": "demo", "revision": "default"}
 commands:
@@ -195,55 +216,53 @@ import json
 import os
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.istiolab.mesh.plugins.module_utils._cli import BINARY_ARG_SPEC, KUBE_ARG_SPEC, CliError
+from ansible_collections.istiolab.mesh.plugins.module_utils._cli import CliError, cli_argument_spec, ModuleError
 from ansible_collections.istiolab.mesh.plugins.module_utils._istioctl import (
     ISTIO_NAMESPACE,
     KUBE,
     ControlPlanePods,
     InstallRecord,
-    explain,
-    first_json,
-    istioctl_runner,
     judge_control_plane,
+    output_json,
     parse_messages,
     parse_versions,
+    run_module,
     version_tuple,
 )
 
 
 def argument_spec():
-    spec = dict(
-        state=dict(type="str", choices=["present", "absent"], default="present"),
+    return cli_argument_spec(
+        kube=True,
+        state=dict(type="str", choices=["present", "absent", "rendered"], default="present"),
+        namespace=dict(type="str", default=ISTIO_NAMESPACE),
         profile=dict(type="str", default="demo"),
         revision=dict(type="str"),
         set=dict(type="dict", default={}),
         overlay=dict(type="raw"),
         verify=dict(type="bool", default=True),
     )
-    spec.update(KUBE_ARG_SPEC)
-    spec.update(BINARY_ARG_SPEC)
-    return spec
 
 
 class IstioInstall:
-    def __init__(self, module):
+    """One run of the module: read the state (versions, rendered digest, record), compare, act."""
+
+    def __init__(self, module, runner):
         self.module = module
         self.params = module.params
-        self.runner = istioctl_runner(module)
-        self.kube = dict((key, self.params.get(key)) for key in KUBE)
-        self.record_store = InstallRecord(module, self.params["revision"])
-        self.pods = ControlPlanePods(module)
+        self.runner = runner
+        self.namespace = self.params["namespace"]
+        # istioctl looks for the control plane in istio-system unless told (--istioNamespace); the default is not spelled out.
+        self.istio_namespace = None if self.namespace == ISTIO_NAMESPACE else self.namespace
+        self.record_store = InstallRecord(module, self.params["revision"], namespace=self.namespace)
+        self.pods = ControlPlanePods(module, namespace=self.namespace)
+
+    def run(self):
+        return dict(present=self.present, absent=self.absent, rendered=self.rendered)[self.params["state"]]()
 
     def versions(self):
-        try:
-            result = self.runner.run(["version", "json"] + KUBE, **self.kube)
-        except CliError as exc:
-            raise explain(exc)
-        try:
-            data = first_json(result.stdout)
-        except ValueError as exc:
-            raise CliError("`istioctl version -o json` printed output that is not JSON (%s): %s" % (exc, result.stdout[:300]), result=result)
-        versions = parse_versions(data, self.params["revision"])
+        result = self.runner.run(["version", "json", "istio_namespace"] + KUBE, istio_namespace=self.istio_namespace)
+        versions = parse_versions(output_json(result), self.params["revision"])
         if not versions["client"]:
             raise CliError("`istioctl version -o json` reported no client version.", result=result)
         if versions["control_plane"] is None:
@@ -254,10 +273,15 @@ class IstioInstall:
     def set_values(self):
         values = dict(self.params["set"])
         if "profile" in values:
-            raise CliError("Set the profile with the profile option, not set.profile.")
+            raise ModuleError("Set the profile with the profile option, not set.profile.")
         for key, value in values.items():
             if isinstance(value, (dict, list)):
-                raise CliError("set.%s is a %s; --set takes scalars, put it in overlay instead." % (key, type(value).__name__))
+                raise ModuleError("set.%s is a %s; --set takes scalars, put it in overlay instead." % (key, type(value).__name__))
+        if self.istio_namespace:
+            key = "values.global.istioNamespace"
+            if values.setdefault(key, self.namespace) != self.namespace:
+                raise ModuleError("set.%s is %s but namespace is %s; give the control plane's namespace once, in namespace."
+                                  % (key, values[key], self.namespace))
         values["profile"] = self.params["profile"]
         return values
 
@@ -274,19 +298,23 @@ class IstioInstall:
             return path
         if isinstance(overlay, str):
             if not os.path.isfile(overlay):
-                raise CliError("overlay %s is not a file; give a path to an IstioOperator YAML file or the object itself." % overlay)
+                raise ModuleError("overlay %s is not a file; give a path to an IstioOperator YAML file or the object itself." % overlay)
             return overlay
-        raise CliError("overlay must be a path or a dictionary, not %s." % type(overlay).__name__)
+        raise ModuleError("overlay must be a path or a dictionary, not %s." % type(overlay).__name__)
 
-    def render_digest(self, values, overlay):
+    def render(self, values, overlay):
+        """The manifest ``istioctl manifest generate`` prints for the options (offline, read-only)."""
         result = self.runner.run(
             ["manifest_generate", "set", "filename", "revision"],
             hint="Check the set and overlay values against the IstioOperator API (istioctl's words above name the field).",
             set=values,
             filename=overlay,
-            revision=self.params["revision"],
         )
-        return hashlib.sha256(result.stdout.encode("utf-8")).hexdigest()
+        return result.stdout
+
+    @staticmethod
+    def digest(manifest):
+        return hashlib.sha256(manifest.encode("utf-8")).hexdigest()
 
     def decide(self, versions, record, desired):
         client, current = versions["client"], versions["control_plane"]
@@ -295,7 +323,7 @@ class IstioInstall:
             return "install", "Istio (revision %s) is not installed." % revision
         client_v, current_v = version_tuple(client), version_tuple(current)
         if client_v and current_v and current_v > client_v:
-            raise CliError(
+            raise ModuleError(
                 "The control plane (revision %s) runs Istio %s, newer than istioctl %s; this module does not downgrade." % (revision, current, client),
                 hint="Use the istioctl %s binary (binary_path), or remove Istio first with state=absent." % current,
             )
@@ -316,52 +344,35 @@ class IstioInstall:
 
     def verify(self, after, client):
         if after["control_plane"] != client:
-            raise CliError(
+            raise ModuleError(
                 "After the install the control plane (revision %s) reports version %s, not %s (serving istiod pods: %s)."
                 % (self.params["revision"] or "default", after["control_plane"], client,
                    ", ".join("%s %s" % (p["pod"], p["version"]) for p in after.get("control_plane_pods") or []) or "none with a version label"),
-                hint="Look at the istiod pods in %s (kubectl -n %s get pods) and run the module again." % (ISTIO_NAMESPACE, ISTIO_NAMESPACE),
+                hint="Look at the istiod pods in %s (kubectl -n %s get pods) and run the module again." % (self.namespace, self.namespace),
             )
-        try:
-            result = self.runner.run(
-                ["analyze", "json", "namespace", "revision"] + KUBE, namespace=ISTIO_NAMESPACE, revision=self.params["revision"], **self.kube
-            )
-        except CliError as exc:
-            raise explain(exc)
+        result = self.runner.run(["analyze", "json", "namespace", "revision", "istio_namespace"] + KUBE, istio_namespace=self.istio_namespace)
         messages, _counts = parse_messages(result.json())
         errors = [m for m in messages if m["level"] == "Error"]
         if errors:
-            error = CliError(
+            raise ModuleError(
                 "istioctl analyze found %d Error(s) in %s after the install: %s"
-                % (len(errors), ISTIO_NAMESPACE, "; ".join("%s %s: %s" % (m["code"], m["origin"], m["message"]) for m in errors)),
+                % (len(errors), self.namespace, "; ".join("%s %s: %s" % (m["code"], m["origin"], m["message"]) for m in errors)),
                 hint="See each finding's documentation_url for the fix.",
+                findings=errors,
             )
-            error.findings = errors
-            raise error
 
     def present(self):
         values = self.set_values()
         overlay = self.overlay_file()
         versions = self.versions()
-        digest = self.render_digest(values, overlay)
+        digest = self.digest(self.render(values, overlay))
         record = self.record_store.read()
         desired = dict(version=versions["client"], digest=digest, profile=self.params["profile"], revision=self.params["revision"] or "default")
         action, reason = self.decide(versions, record, desired)
         result = dict(action=action, msg=reason, digest=digest, record=record, changed=action != "none")
         after = versions
         if action != "none" and not self.module.check_mode:
-            try:
-                self.runner.run(
-                    ["install", "yes", "set", "filename", "revision"] + KUBE,
-                    mutating=True,
-                    yes=True,
-                    set=values,
-                    filename=overlay,
-                    revision=self.params["revision"],
-                    **self.kube
-                )
-            except CliError as exc:
-                raise explain(exc)
+            self.runner.run(["install", "yes", "set", "filename", "revision"] + KUBE, mutating=True, yes=True, set=values, filename=overlay)
             after = self.versions()
             if self.params["verify"]:
                 self.verify(after, versions["client"])
@@ -388,10 +399,10 @@ class IstioInstall:
         )
         after = versions
         if present and not self.module.check_mode:
-            try:
-                self.runner.run(["uninstall", "revision", "purge", "yes"] + KUBE, mutating=True, yes=True, revision=revision, purge=not revision, **self.kube)
-            except CliError as exc:
-                raise explain(exc)
+            self.runner.run(
+                ["uninstall", "revision", "purge", "yes", "istio_namespace"] + KUBE, mutating=True, yes=True, purge=not revision,
+                istio_namespace=self.istio_namespace
+            )
             self.record_store.delete()
             after = self.versions()
         if self.module._diff:
@@ -400,6 +411,17 @@ class IstioInstall:
             result["diff"] = dict(before=before, after=dict((key, None) for key in before) if present else before)
         result.update(self.version_result(after))
         return result
+
+    def rendered(self):
+        manifest = self.render(self.set_values(), self.overlay_file())
+        return dict(
+            changed=False,
+            action="render",
+            msg="Rendered the control plane (profile %s, revision %s) with istioctl manifest generate."
+                % (self.params["profile"], self.params["revision"] or "default"),
+            digest=self.digest(manifest),
+            manifest=manifest,
+        )
 
     @staticmethod
     def version_result(versions):
@@ -413,18 +435,7 @@ class IstioInstall:
 
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    installer = None
-    try:
-        installer = IstioInstall(module)
-        result = installer.present() if module.params["state"] == "present" else installer.absent()
-    except CliError as exc:
-        kwargs = exc.fail_kwargs()
-        kwargs["commands"] = installer.runner.commands if installer else []
-        if getattr(exc, "findings", None):
-            kwargs["findings"] = exc.findings
-        module.fail_json(**kwargs)
-    result["commands"] = installer.runner.commands
-    module.exit_json(**result)
+    run_module(module, lambda module, runner: IstioInstall(module, runner).run())
 
 
 if __name__ == "__main__":

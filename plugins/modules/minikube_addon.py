@@ -95,7 +95,7 @@ commands:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.istiolab.mesh.plugins.module_utils._cli import BINARY_ARG_SPEC, CliError
+from ansible_collections.istiolab.mesh.plugins.module_utils._cli import ModuleError, cli_argument_spec
 from ansible_collections.istiolab.mesh.plugins.module_utils._minikube import DEFAULT_PROFILE, run_module
 
 
@@ -106,13 +106,13 @@ def run(module, client):
     version = client.version()
     known = client.addons(profile)
     if known is None:
-        raise CliError(
+        raise ModuleError(
             'minikube profile "%s" does not exist, so its addons cannot be changed. Create it first with '
             "istiolab.mesh.minikube_cluster." % profile
         )
     unknown = [name for name in params["name"] if name not in known]
     if unknown:
-        raise CliError(
+        raise ModuleError(
             "minikube %s has no addon named %s. Its addons are: %s."
             % (version, ", ".join(unknown), ", ".join(sorted(known)))
         )
@@ -129,14 +129,16 @@ def run(module, client):
     return result
 
 
-def main():
-    argument_spec = dict(
+def argument_spec():
+    return cli_argument_spec(
         name=dict(type="list", elements="str", required=True, aliases=["names"]),
         state=dict(type="str", default="enabled", choices=["enabled", "disabled"]),
         profile=dict(type="str", default=DEFAULT_PROFILE),
     )
-    argument_spec.update(BINARY_ARG_SPEC)
-    run_module(AnsibleModule(argument_spec=argument_spec, supports_check_mode=True), run, actions=[])
+
+
+def main():
+    run_module(AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True), run, actions=[])
 
 
 if __name__ == "__main__":

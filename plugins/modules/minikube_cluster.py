@@ -195,7 +195,7 @@ commands:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.istiolab.mesh.plugins.module_utils._cli import BINARY_ARG_SPEC, CliError
+from ansible_collections.istiolab.mesh.plugins.module_utils._cli import ModuleError, cli_argument_spec
 from ansible_collections.istiolab.mesh.plugins.module_utils._minikube import (
     DEFAULT_PROFILE,
     describe_cluster,
@@ -224,14 +224,14 @@ def plan(params, before, wanted):
         return [] if current == "absent" else ["delete"]
     if state == "stopped":
         if current in ("absent", "invalid"):
-            raise CliError(
+            raise ModuleError(
                 'minikube profile "%s" does not exist or is invalid, so there is nothing to stop. '
                 "Create it with state: present first." % profile
             )
         return [] if current == "stopped" else ["stop"]
     if current == "invalid":
         if not params["recreate"]:
-            raise CliError(
+            raise ModuleError(
                 'minikube reports profile "%s" as invalid (it cannot load its configuration). Set recreate: true '
                 "to delete and create it again, or run `minikube delete -p %s`." % (profile, profile)
             )
@@ -239,7 +239,7 @@ def plan(params, before, wanted):
     else:
         differences = settings_differences(before["settings"], wanted) if current != "absent" else []
         if differences and not params["recreate"]:
-            raise CliError(_differences_message(profile, differences))
+            raise ModuleError(_differences_message(profile, differences))
         if differences:
             actions = ["delete", "start"]
         elif current == "running":
@@ -322,8 +322,8 @@ def run(module, client):
     return result
 
 
-def main():
-    argument_spec = dict(
+def argument_spec():
+    return cli_argument_spec(
         profile=dict(type="str", default=DEFAULT_PROFILE),
         state=dict(type="str", default="present", choices=["present", "stopped", "paused", "absent"]),
         driver=dict(type="str"),
@@ -338,8 +338,10 @@ def main():
         wait_timeout=dict(type="int", default=360),
         recreate=dict(type="bool", default=False),
     )
-    argument_spec.update(BINARY_ARG_SPEC)
-    run_module(AnsibleModule(argument_spec=argument_spec, supports_check_mode=True), run)
+
+
+def main():
+    run_module(AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True), run)
 
 
 if __name__ == "__main__":

@@ -145,7 +145,7 @@ commands:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.istiolab.mesh.plugins.module_utils._cli import BINARY_ARG_SPEC
+from ansible_collections.istiolab.mesh.plugins.module_utils._cli import cli_argument_spec
 from ansible_collections.istiolab.mesh.plugins.module_utils._minikube import (
     DEFAULT_PROFILE,
     SERVICE_URL_TIMEOUT,
@@ -181,8 +181,8 @@ def run(module, client):
     )
 
 
-def main():
-    argument_spec = dict(
+def argument_spec():
+    return cli_argument_spec(
         profile=dict(type="str", default=DEFAULT_PROFILE),
         services=dict(
             type="list", elements="dict", default=[],
@@ -190,8 +190,10 @@ def main():
         ),
         service_timeout=dict(type="int", default=SERVICE_URL_TIMEOUT),
     )
-    argument_spec.update(BINARY_ARG_SPEC)
-    run_module(AnsibleModule(argument_spec=argument_spec, supports_check_mode=True), run)
+
+
+def main():
+    run_module(AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True), run)
 
 
 if __name__ == "__main__":

@@ -260,7 +260,6 @@ def test_an_explicit_memory_is_kept(tmp_path):
         assert demo.profiles()["istiolab"]["config"]["Memory"] == 9000
 
 
-
 # ---- the default demo on each host ------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("host", sorted(fake_docker.HOST_PROFILES))

@@ -50,7 +50,7 @@ import urllib.parse
 
 from tests.harness.client import HarnessError
 from tests.harness.loopback import BackgroundServer
-from tests.harness.fake_release import harness_dir, serve_until_terminated, start_background, stop_background
+from tests.harness import service
 
 STATE_NAME = "dataplane"
 HEALTH_PATH = "/_dataplane/healthz"
@@ -524,7 +524,7 @@ class Exec:
                 elif arg in ("-w", "--write-out"):
                     write_out = value
                 elif arg in ("-H", "--header"):
-                    key, _, header_value = value.partition(":")
+                    key, _colon, header_value = value.partition(":")
                     headers[key.strip()] = header_value.strip()
                 else:
                     method = value
@@ -780,6 +780,32 @@ class DataPlane(BackgroundServer):
         super().stop()
 
 
+def harness_dir(value=None):
+    return os.path.abspath(value or os.environ.get("MESH_HARNESS_DIR") or os.path.join(service.REPO, ".harness"))
+
+
+def up(directory, namespace="bookinfo", productpage_timeout=PRODUCTPAGE_TIMEOUT):
+    """Serve the stand-in for the emulator of DIR in the background; return its state.
+
+    A stand-in that already answers with the same settings is kept; one with other settings is restarted.
+    """
+    directory = os.path.abspath(directory)
+    settings = {"namespace": namespace, "productpage_timeout": float(productpage_timeout)}
+    running = service.read_state(service.state_path(directory, STATE_NAME))
+    if running and any(running.get(key) != value for key, value in settings.items()):
+        service.stop(directory, STATE_NAME)
+    return service.start(
+        directory, STATE_NAME,
+        ["tests.harness.dataplane", "serve", "--dir", directory, "--namespace", namespace,
+         "--productpage-timeout", str(float(productpage_timeout))],
+        HEALTH_PATH, extra=settings, what="the data-plane stand-in")
+
+
+def down(directory):
+    """Stop the stand-in of DIR; False when none was running."""
+    return service.stop(os.path.abspath(directory), STATE_NAME)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m tests.harness.dataplane", description=__doc__.split("\n", maxsplit=1)[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -799,24 +825,11 @@ def main(argv=None):
 
         os.environ["MESH_HARNESS_DIR"] = directory
         plane = DataPlane(HarnessClient.from_env(), args.namespace, productpage_timeout=args.productpage_timeout).register()
-        return serve_until_terminated(plane.httpd, args.port_file, plane.url)
+        return service.serve_until_terminated(plane.httpd, args.port_file, plane.url)
     if args.command == "down":
-        stop_background(directory, STATE_NAME)
+        down(directory)
         return 0
-    settings = {"namespace": args.namespace, "productpage_timeout": args.productpage_timeout}
-    state_path = os.path.join(directory, STATE_NAME + ".json")
-    if os.path.exists(state_path):
-        with open(state_path) as handle:
-            running = json.load(handle)
-        if any(running.get(key) != value for key, value in settings.items()):
-            stop_background(directory, STATE_NAME)
-    state = start_background(
-        directory, STATE_NAME,
-        ["tests.harness.dataplane", "serve", "--dir", directory, "--namespace", args.namespace,
-         "--productpage-timeout", str(args.productpage_timeout)],
-        HEALTH_PATH, extra=settings,
-    )
-    print(state["url"])
+    print(up(directory, args.namespace, args.productpage_timeout)["url"])
     return 0
 
 

@@ -51,7 +51,8 @@ def crd_file(executable=None):
 
 def load(executable=None):
     """Istio's CustomResourceDefinition objects, as a release ships them."""
-    import yaml  # pylint: disable=import-outside-toplevel  (the fake CLIs import this module without the venv's PyYAML when unused)
+    # Imported here: the fake CLIs import this module without the venv's PyYAML when they do not need it.
+    import yaml  # pylint: disable=import-outside-toplevel
     with open(crd_file(executable), encoding="utf-8") as handle:
         docs = yaml.load_all(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # libyaml: 0.4 s instead of 5
         return [doc for doc in docs if doc and doc.get("kind") == "CustomResourceDefinition"]

@@ -28,18 +28,12 @@ import gzip
 import hashlib
 import http.server
 import io
-import json
 import os
-import signal
-import subprocess
 import sys
 import tarfile
-import threading
-import time
-import urllib.request
 
 
-from tests.harness import fake_istioctl_crds
+from tests.harness import fake_istioctl_crds, service
 from tests.harness.loopback import BackgroundServer
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -156,87 +150,23 @@ def harness_dir(value=None):
     return os.path.abspath(value or os.environ.get("MESH_HARNESS_DIR") or os.path.join(REPO_ROOT, ".harness"))
 
 
-def announce(url, port_file):
-    """Tell the process that started this server where it listens (the file appears atomically)."""
-    if port_file:
-        with open(port_file + ".tmp", "w") as handle:
-            handle.write(url)
-        os.replace(port_file + ".tmp", port_file)
+def release_probe(version):
+    """The path a served release of ``version`` answers once it is up (the first platform's checksum file)."""
+    return "/%s/istio-%s-%s.tar.gz.sha256" % (version, version, PLATFORMS[0])
 
 
-def answers(url):
-    try:
-        with urllib.request.urlopen(url, timeout=2):
-            return True
-    except OSError:
-        return False
+def up(directory, version=DEFAULT_VERSION):
+    """Build the release of ``version`` under DIR/release and serve it in the background; return its state."""
+    directory = os.path.abspath(directory)
+    root = os.path.join(directory, "release")
+    build_release(root, version)
+    return service.start(directory, STATE_NAME, ["tests.harness.fake_release", "serve", "--root", root],
+                         release_probe(version), extra={"root": root}, what="the fake Istio release server")
 
 
-def start_background(directory, name, serve_argv, probe_path, env=None, extra=None):
-    """Run ``python -m <serve_argv> --port-file F`` detached; record ``{"url", "pid"}`` in DIR/<name>.json.
-
-    Idempotent: when the recorded server still answers ``probe_path`` it is kept. Returns the state.
-    """
-    state_path = os.path.join(directory, name + ".json")
-    if os.path.exists(state_path):
-        with open(state_path) as handle:
-            state = json.load(handle)
-        if answers(state["url"] + probe_path):
-            return state
-    port_file = os.path.join(directory, name + ".port")
-    if os.path.exists(port_file):
-        os.remove(port_file)
-    log_path = os.path.join(directory, name + ".log")
-    with open(log_path, "ab") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m"] + serve_argv + ["--port-file", port_file],
-            cwd=REPO_ROOT, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True,
-            env=dict(os.environ, **(env or {})),
-        )
-    deadline = time.monotonic() + 10
-    while not os.path.exists(port_file):
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            process.wait()
-            raise RuntimeError("%s did not start; see %s" % (name, log_path))
-        time.sleep(0.05)
-    with open(port_file) as handle:
-        state = dict(extra or {}, url=handle.read().strip(), pid=process.pid)
-    os.remove(port_file)
-    with open(state_path, "w") as handle:
-        json.dump(state, handle)
-    return state
-
-
-def stop_background(directory, name):
-    """Stop the server ``start_background`` recorded as ``name``; nothing to do when none runs."""
-    state_path = os.path.join(directory, name + ".json")
-    if not os.path.exists(state_path):
-        return
-    with open(state_path) as handle:
-        pid = json.load(handle)["pid"]
-    try:
-        os.kill(pid, signal.SIGTERM)
-        for _attempt in range(100):
-            time.sleep(0.05)
-            os.kill(pid, 0)
-        os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    try:
-        os.waitpid(pid, 0)
-    except ChildProcessError:
-        pass
-    os.remove(state_path)
-
-
-def serve_until_terminated(httpd, port_file, url):
-    """Serve in the foreground until SIGTERM, then close the socket."""
-    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=httpd.shutdown).start())
-    announce(url, port_file)
-    httpd.serve_forever()
-    httpd.server_close()
-    return 0
+def down(directory):
+    """Stop the release server of DIR; False when none was running."""
+    return service.stop(os.path.abspath(directory), STATE_NAME)
 
 
 def main(argv=None):
@@ -253,17 +183,13 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.command == "serve":
         server = ReleaseServer(args.root)
-        return serve_until_terminated(server.httpd, args.port_file, server.base_url)
+        return service.serve_until_terminated(server.httpd, args.port_file, server.base_url)
     directory = harness_dir(args.dir)
     os.makedirs(directory, exist_ok=True)
     if args.command == "down":
-        stop_background(directory, STATE_NAME)
+        down(directory)
         return 0
-    root = os.path.join(directory, "release")
-    build_release(root, args.version)
-    probe = "/%s/istio-%s-%s.tar.gz.sha256" % (args.version, args.version, PLATFORMS[0])
-    state = start_background(directory, STATE_NAME, ["tests.harness.fake_release", "serve", "--root", root], probe, extra={"root": root})
-    print(state["url"])
+    print(up(directory, args.version)["url"])
     return 0
 
 

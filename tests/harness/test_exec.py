@@ -35,7 +35,7 @@ def mesh(harness):
     """A namespace of its own with a curl client, httpbin v1 and a fortio pod with a proxy, and a stand-in for it."""
     namespace = "exec-" + uuid.uuid4().hex[:8]
     api = harness.client
-    api.apply(next(crd for crd in fake_istioctl.istio_crds() if crd["spec"]["names"]["plural"] == "destinationrules"))
+    api.apply([crd for crd in fake_istioctl.istio_crds() if crd["spec"]["names"]["plural"] == "destinationrules"][0])
     api.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
     api.create(pod("client", namespace, [("curl", CURL_IMAGE)]))
     api.create(pod("fortio", namespace, [("fortio", FORTIO_IMAGE), ("istio-proxy", PROXY_IMAGE)],
@@ -73,9 +73,9 @@ def test_exec_splits_stdout_and_stderr_and_carries_the_exit_code(mesh):
     out, err, code, protocol = run(harness, namespace, "client", "curl", ["sh", "-c", "echo one; nosuch --flag; echo two"])
     assert (out, err, code) == ("one\ntwo\n", "sh: nosuch: not found\n", 0)  # a shell's status is its last command's
     assert protocol == "v5.channel.k8s.io"
-    out, err, code, _ = run(harness, namespace, "client", "curl", ["sh", "-c", "echo one; nosuch"])
+    out, err, code, _protocol = run(harness, namespace, "client", "curl", ["sh", "-c", "echo one; nosuch"])
     assert (out, err, code) == ("one\n", "sh: nosuch: not found\n", 127)
-    out, err, code, _ = run(harness, namespace, "fortio", "fortio", ["sh", "-c", "echo hi"])
+    out, err, code, _protocol = run(harness, namespace, "fortio", "fortio", ["sh", "-c", "echo hi"])
     assert (out, code) == ("", 127) and 'exec: "sh": executable file not found in $PATH' in err
 
 
@@ -95,15 +95,15 @@ def test_the_error_channel_is_kubelets_status(mesh):
 
 def test_curl_from_the_client_pod_reaches_httpbin_and_is_logged(mesh):
     harness, namespace, _plane = mesh
-    out, err, code, _ = run(harness, namespace, "client", "curl",
-                            ["sh", "-c", "for i in $(seq 3); do curl -sS http://httpbin:8000/hostname; echo; done"])
+    out, err, code, _protocol = run(harness, namespace, "client", "curl",
+                                    ["sh", "-c", "for i in $(seq 3); do curl -sS http://httpbin:8000/hostname; echo; done"])
     assert (err, code) == ("", 0)
     assert [json.loads(line) for line in out.splitlines()] == [{"hostname": "httpbin-v1-abc"}] * 3
     log = harness.kubectl("logs", "-n", namespace, "httpbin-v1-abc").stdout
     assert log.count('uri="/hostname"') == 3
     ip = harness.client.get(f"/api/v1/namespaces/{namespace}/pods/client")["status"]["podIP"]
     assert f"client_ip={ip}" in log
-    out, err, code, _ = run(harness, namespace, "client", "curl", ["curl", "-sS", "http://nowhere:8000/"])
+    out, err, code, _protocol = run(harness, namespace, "client", "curl", ["curl", "-sS", "http://nowhere:8000/"])
     assert (out, err, code) == ("", "curl: (6) Could not resolve host: nowhere\n", 6)
 
 
@@ -111,27 +111,27 @@ def test_fortio_reports_on_stderr_with_codes_from_the_connection_pool(mesh):
     harness, namespace, _plane = mesh
     stats = ["pilot-agent", "request", "GET", "stats"]
     overflow = f"cluster.outbound|8000||httpbin.{namespace}.svc.cluster.local.upstream_rq_pending_overflow"
-    before, err, code, _ = run(harness, namespace, "fortio", "istio-proxy", stats)
+    before, err, code, _protocol = run(harness, namespace, "fortio", "istio-proxy", stats)
     assert (err, code) == ("", 0) and f"{overflow}: 0\n" in before
     load = ["fortio", "load", "-c", "3", "-qps", "0", "-n", "30", "-loglevel", "Warning", "http://httpbin:8000/get"]
-    out, err, code, _ = run(harness, namespace, "fortio", "fortio", load)
+    out, err, code, _protocol = run(harness, namespace, "fortio", "fortio", load)
     assert (out, code) == ("", 0)
     assert "Code 200 : 30 (100.0 %)" in err  # no DestinationRule: no pool limit
     harness.client.create({"apiVersion": "networking.istio.io/v1", "kind": "DestinationRule",
                            "metadata": {"name": "httpbin", "namespace": namespace},
                            "spec": {"host": "httpbin", "trafficPolicy": {"connectionPool": {
                                "tcp": {"maxConnections": 1}, "http": {"http1MaxPendingRequests": 1, "maxRequestsPerConnection": 1}}}}})
-    out, err, code, _ = run(harness, namespace, "fortio", "fortio", load)
+    out, err, code, _protocol = run(harness, namespace, "fortio", "fortio", load)
     assert (out, code) == ("", 0)
     assert "Code 200 : 20 (66.7 %)\nCode 503 : 10 (33.3 %)\n" in err
-    after, _err, _code, _ = run(harness, namespace, "fortio", "istio-proxy", stats)
+    after, _err, _code, _protocol = run(harness, namespace, "fortio", "istio-proxy", stats)
     assert f"{overflow}: 10\n" in after
 
 
 def test_proxy_stats_are_trimmed_without_the_inclusion_prefix(mesh):
     harness, namespace, _plane = mesh
     harness.client.create(pod("bare", namespace, [("fortio", FORTIO_IMAGE), ("istio-proxy", PROXY_IMAGE)]))
-    out, _err, code, _ = run(harness, namespace, "bare", "istio-proxy", ["pilot-agent", "request", "GET", "stats"])
+    out, _err, code, _protocol = run(harness, namespace, "bare", "istio-proxy", ["pilot-agent", "request", "GET", "stats"])
     assert code == 0 and "server.live: 1" in out and "cluster.outbound" not in out
 
 
@@ -160,7 +160,7 @@ def test_without_a_stand_in_commands_exit_126(harness):
     namespace = "exec-" + uuid.uuid4().hex[:8]
     harness.client.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
     harness.client.create(pod("client", namespace, [("curl", CURL_IMAGE)]))
-    out, err, code, _ = run(harness, namespace, "client", "curl", ["echo", "hi"])
+    out, err, code, _protocol = run(harness, namespace, "client", "curl", ["echo", "hi"])
     assert (out, code) == ("", 126) and "no data-plane stand-in" in err
 
 
@@ -242,7 +242,7 @@ def test_a_failed_exec_names_pod_container_and_command_and_removes_the_scenario(
     for fragment in expected:
         assert fragment.format(ns=namespace) in output, output[-3000:]
     assert "The objects of the scenarios were removed" in output
-    assert "Handshake status" not in output.split("Fail, naming the pod")[-1]
+    assert "Handshake status" not in output.rsplit("Fail, naming the pod", maxsplit=1)[-1]
     assert "Traceback" not in output
     assert scenario_objects(harness, namespace) == []
 

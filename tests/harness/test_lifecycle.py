@@ -9,7 +9,7 @@ import subprocess
 import sys
 import urllib.parse
 
-from tests.harness import client
+from tests.harness import client, service
 from tests.harness.apiserver import lifecycle
 
 CLI = [sys.executable, "-m", "tests.harness"]
@@ -89,3 +89,36 @@ def test_up_keeps_contexts_added_to_a_running_harness(fresh_harness):
     with open(fresh_harness.kubeconfig, encoding="utf-8") as handle:
         config = json.load(handle)
     assert [c["name"] for c in config["contexts"]] == ["harness"] and config["current-context"] == "harness"
+
+
+def test_up_all_starts_every_service_and_down_all_stops_them(tmp_path):
+    directory = str(tmp_path / "state")
+    started = _cli("up", "--all", "--dir", directory)
+    try:
+        assert started.returncode == 0, started.stderr
+        info = json.loads((tmp_path / "state" / "harness.json").read_text())
+        release = json.loads((tmp_path / "state" / "release.json").read_text())
+        plane = json.loads((tmp_path / "state" / "dataplane.json").read_text())
+        lines = started.stdout.splitlines()
+        assert lines[0].startswith(f"harness: API emulator on {info['server']} (pid {info['pid']})")
+        assert lines[1:] == [f"harness: fake Istio release on {release['url']} (pid {release['pid']})",
+                             f"harness: data-plane stand-in on {plane['url']} (pid {plane['pid']})"]
+        pids = [info["pid"], release["pid"], plane["pid"]]
+        assert all(lifecycle.pid_alive(pid) and os.getsid(pid) == pid for pid in pids)
+        assert service.answers(release["url"] + "/") and service.answers(plane["url"] + "/_dataplane/healthz")
+        status = _cli("status", "--all", "--dir", directory)
+        assert status.returncode == 0 and len(status.stdout.splitlines()) == 3
+        # Only the emulator stopped: `status --all` says which one is missing and exits 3.
+        assert _cli("down", "--dir", directory).returncode == 0
+        partial = _cli("status", "--all", "--dir", directory)
+        assert partial.returncode == 3 and "not running in" in partial.stdout.splitlines()[0]
+    finally:
+        stopped = _cli("down", "--all", "--dir", directory)
+    assert stopped.returncode == 0
+    assert "harness: data-plane stand-in stopped" in stopped.stdout.splitlines()
+    assert "harness: fake Istio release stopped" in stopped.stdout.splitlines()
+    assert not any(lifecycle.pid_alive(pid) for pid in pids)
+    assert _processes_mentioning(directory) == []
+    for name in ("harness.json", "release.json", "dataplane.json"):
+        assert not (tmp_path / "state" / name).exists()
+    assert _cli("status", "--all", "--dir", directory).returncode == 3

@@ -91,6 +91,7 @@ def _merge_list(field, original, patch, apply=False):
 def _reorder(items, order, key):
     if key is None:
         return items
+
     def ident(item):
         return _identity(item, key) if isinstance(item, dict) else item
     position = {ident(o): n for n, o in enumerate(order)}

@@ -55,8 +55,8 @@ def test_a_latency_probe_says_its_median_and_labels_read_as_words():
 
 
 def test_a_probe_that_labels_nothing_reports_its_status_codes():
-    (brief,) = [p["brief"] for p in scenario_probes([probe_result({"name": "anonymous"}, {"unmatched": 100.0},
-                                                                   requests=20, status={"200": 15, "503": 5})])]
+    probes = [probe_result({"name": "anonymous"}, {"unmatched": 100.0}, requests=20, status={"200": 15, "503": 5})]
+    (brief,) = [p["brief"] for p in scenario_probes(probes)]
     assert brief == "anonymous: status 200 75%, 503 25% of 20 pages"
 
 

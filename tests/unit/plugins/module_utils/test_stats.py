@@ -295,3 +295,139 @@ def test_maximum_is_checked_as_observed():
     assert _stats.percentile_bound_test([1, 2, 99], 1.0, 100, 0.95, upper=True)["passed"] is True
     assert _stats.percentile_bound_test([1, 2, 101], 1.0, 100, 0.95, upper=True)["passed"] is False
     assert _stats.percentile_bound_test([1, 2, 101], 1.0, 100, 0.95, upper=False)["passed"] is True
+
+
+# --- planning and deciding a probe (Expectations) ---------------------------------------------
+
+URL = "http://gateway/productpage"
+
+
+def params(**given):
+    """traffic_probe's parameters as AnsibleModule hands them over, defaults filled in."""
+    p = dict(count=None, max_count=2000, concurrency=4, expect_shares=None, expect_status=None,
+             max_latency_ms={}, min_latency_ms={}, confidence=0.95, power=0.8, tolerance=10)
+    p.update(given)
+    return p
+
+
+class Sent:
+    def __init__(self, status, label, latency_ms, error=None):
+        self.status, self.label, self.latency_ms, self.error = status, label, latency_ms, error
+
+
+def sent(*triples):
+    return [Sent(*triple) for triple in triples]
+
+
+@pytest.mark.parametrize("given, message", [
+    (dict(confidence=1.0, tolerance=0), "confidence is 1.0: it must be between 0 and 1, for example 0.95"),
+    (dict(power=0.0), "power is 0.0: it must be between 0 and 1"),
+    (dict(tolerance=100.0, count=0), "tolerance is 100.0: give percentage points between 0 and 100, for example 10"),
+    (dict(count=0, expect_shares={"v1": 90}), "count is 0: it must be at least 1"),
+    (dict(max_count=0), "max_count is 0: it must be at least 1"),
+    (dict(expect_shares={"v1": 90}, expect_status={200: 90}), "expect_shares sums to 90 percent"),
+    (dict(expect_status={200: 90}, max_latency_ms={"p0": 1}), "expect_status sums to 90 percent"),
+    (dict(max_latency_ms={"q50": 1}), "max_latency_ms has key 'q50': use pNN with 0 < NN < 100"),
+    (dict(min_latency_ms={"p50": None}), "min_latency_ms.p50 is None: give milliseconds as a number"),
+])
+def test_expectations_name_the_first_wrong_parameter(given, message):
+    with pytest.raises(ValueError) as caught:
+        _stats.Expectations.from_params(params(**given))
+    assert str(caught.value).startswith(message)
+
+
+def test_expectations_read_the_parameters():
+    expect = _stats.Expectations.from_params(params(expect_shares={"v1": 80, "v3": 20}, expect_status={200: 100},
+                                                    max_latency_ms={"p99.5": "250", "max": 900},
+                                                    min_latency_ms={"p50": 7000}))
+    assert expect.shares == {"v1": 0.8, "v3": 0.2} and expect.status == {"200": 1.0}
+    assert expect.latency_bounds == [("max_latency_ms", "p99.5", 0.995, 250.0), ("max_latency_ms", "max", 1.0, 900.0),
+                                     ("min_latency_ms", "p50", 0.5, 7000.0)]
+
+
+def test_the_sample_size_is_the_most_any_expectation_needs():
+    expect = _stats.Expectations.from_params(params(expect_shares={"v1": 80, "v3": 20}, expect_status={200: 100},
+                                                    max_latency_ms={"p90": 100, "max": 900}, min_latency_ms={"p50": 1}))
+    needed = {"shares": 126, "status": 29, "max_latency_ms.p90": 29, "min_latency_ms.p50": 5}
+    assert expect.sample_size(None, 2000) == dict(count=126, computed=True, needed=needed)
+    assert expect.sample_size(7, 2000) == dict(count=7, computed=False, needed=needed)
+    # A given count is sent as given, even above max_count.
+    assert expect.sample_size(5000, 2000)["count"] == 5000
+    with pytest.raises(ValueError) as caught:
+        expect.sample_size(None, 125)
+    assert str(caught.value) == (
+        "the expectations need 126 requests (shares 126, status 29, max_latency_ms.p90 29, min_latency_ms.p50 5) at "
+        "95% confidence, 80% power and a tolerance of 10 points, more than max_count 125: raise tolerance, or "
+        "max_count if that traffic is acceptable")
+
+
+def test_without_expectations_a_count_must_be_given():
+    expect = _stats.Expectations.from_params(params(max_latency_ms={"max": 10}))
+    assert expect.sample_size(3, 2000) == dict(count=3, computed=False, needed={})
+    with pytest.raises(ValueError, match="count is not set and there is nothing to compute it from: set count"):
+        expect.sample_size(None, 2000)
+
+
+def test_a_passing_decision_reads_exactly():
+    expect = _stats.Expectations.from_params(params(expect_shares={"v1": 50, "v3": 50}, max_latency_ms={"p50": 100},
+                                                    min_latency_ms={"max": 25}))
+    outcomes = sent((200, "v1", 10.0), (200, "v3", 12.5), (200, "v1", 14.04), (200, "v3", 16.0),
+                    (200, "v3", 18.0), (200, "v1", 20.0), (200, "v3", 22.0), (200, "v1", 30.06))
+    plan = dict(count=8, computed=False, needed={})
+    result = expect.decide(outcomes, 0.43219, URL, plan)
+    assert result == dict(
+        requests=8, sample_size=plan, counts={"v1": 4, "v3": 4}, shares={"v1": 50.0, "v3": 50.0}, status={"200": 8},
+        latency_ms={"p50": 16.0, "p90": 30.1, "p99": 30.1, "max": 30.1}, errors=0, error_samples=[], duration_s=0.432,
+        checks=[
+            dict(name="shares", passed=True, test="exact binomial", p_value=pytest.approx(1.0),
+                 msg="shares: v1 50% (expected 50 ± 34.6), v3 50% (expected 50 ± 34.6): consistent with v1 50 / v3 50 "
+                     "at 95% confidence (exact binomial p=1, n=8)"),
+            dict(name="max_latency_ms.p50", passed=True, test="order statistic (sign test)",
+                 p_value=pytest.approx(0.5 ** 8),
+                 msg="latency p50 16 ms: at most 100 ms shown at 95% confidence (8 of 8 within, p=0.0039)"),
+            dict(name="min_latency_ms.max", passed=True, test="observed", p_value=None,
+                 msg="latency max 30.1 ms: at least 25 ms as observed"),
+        ],
+        passed=True,
+        msg="Probe passed (8 requests to http://gateway/productpage in 0.4 s: v1 50%, v3 50%; status 200 100%; "
+            "latency p50 16 ms, p90 30.1 ms, p99 30.1 ms, max 30.1 ms): "
+            "shares: v1 50% (expected 50 ± 34.6), v3 50% (expected 50 ± 34.6): consistent with v1 50 / v3 50 at 95% "
+            "confidence (exact binomial p=1, n=8); latency p50 16 ms: at most 100 ms shown at 95% confidence "
+            "(8 of 8 within, p=0.0039); latency max 30.1 ms: at least 25 ms as observed")
+
+
+def test_a_failing_decision_comes_with_its_tables():
+    expect = _stats.Expectations.from_params(params(expect_shares={"v1": 100}, expect_status={200: 75, 503: 25},
+                                                    max_latency_ms={"p90": 5}))
+    outcomes = sent((200, "v1", 4.0), (503, "v1", 3.0), (0, "error", 200.0, "timed out"),
+                    (0, "error", 3.5, "[Errno 111] Connection refused"), (0, "error", 201.0, "timed out"))
+    result = expect.decide(outcomes, 0.21, URL, dict(count=5, computed=False, needed={}))
+    assert result["passed"] is False
+    assert result["counts"] == {"error": 3, "v1": 2} and result["status"] == {"0": 3, "200": 1, "503": 1}
+    assert result["errors"] == 3 and result["error_samples"] == ["timed out", "[Errno 111] Connection refused"]
+    assert [(c["name"], c["passed"]) for c in result["checks"]] == [
+        ("shares", False), ("status", False), ("max_latency_ms.p90", False)]
+    assert result["checks"][0]["msg"] == (
+        "shares: v1 40% (expected 100), error 60% (expected 0): not v1 100: seen error 3 of 5 where 0% was expected "
+        "(exact: one response refutes it)")
+    assert result["checks"][2]["msg"] == (
+        "latency p90 201 ms: at most 5 ms not shown at 95% confidence (3 of 5 within, p=0.99); showing it takes at "
+        "least 29 requests, all within the bound")
+    assert result["table"] == [
+        "label          count    share  expected",
+        "v1                 2   40.00%      100%",
+        "error              3   60.00%        0%",
+        "status         count    share  expected",
+        "200                1   20.00%       75%",
+        "503                1   20.00%       25%",
+        "0                  3   60.00%        0%",
+    ]
+    assert result["msg"].startswith("Probe failed (5 requests to http://gateway/productpage in 0.2 s: error 60%, v1 40%; "
+                                    "status 0 60%, 200 20%, 503 20%; latency p50 4 ms, p90 201 ms, p99 201 ms, max 201 ms): ")
+
+
+def test_a_decision_without_expectations_only_measures():
+    result = _stats.Expectations.from_params(params()).decide(sent((200, "a", 1.25), (404, "b", 2.0)), 0.01, URL, {})
+    assert result["passed"] is True and result["checks"] == [] and "table" not in result
+    assert result["msg"] == ("Probe measured 2 requests to http://gateway/productpage in 0.0 s: a 50%, b 50%; "
+                             "status 200 50%, 404 50%; latency p50 1.2 ms, p90 2 ms, p99 2 ms, max 2 ms")

@@ -20,7 +20,7 @@ import pytest
 
 from ansible.module_utils import basic
 from ansible_collections.istiolab.mesh.plugins.module_utils import _istioctl
-from ansible_collections.istiolab.mesh.plugins.module_utils._cli import CliError
+from ansible_collections.istiolab.mesh.plugins.module_utils._cli import CliError, ModuleError
 from ansible_collections.istiolab.mesh.plugins.module_utils._istioctl import InstallRecord, record_name
 from ansible_collections.istiolab.mesh.plugins.modules import istio_install
 
@@ -48,12 +48,14 @@ def _manifest_digest(case):
     return "no-manifest-in-this-case"
 
 
-def _record_store(monkeypatch, initial):
+def _record_store(monkeypatch, initial, namespaces):
+    """The install record in memory; ``namespaces`` collects the namespace of every record the module opens."""
     store = dict(initial)
 
     class MemoryRecord:
-        def __init__(self, module, revision=None):
+        def __init__(self, module, revision=None, namespace=_istioctl.ISTIO_NAMESPACE):
             self.name = record_name(revision)
+            namespaces.append(namespace)
 
         def read(self):
             return copy.deepcopy(store.get(self.name))
@@ -68,14 +70,15 @@ def _record_store(monkeypatch, initial):
     return store
 
 
-def _recorded_pods(monkeypatch, listings):
-    """The istiod pods the API returns, one recorded listing per call (``pods`` of a case); none when absent."""
+def _recorded_pods(monkeypatch, listings, namespaces):
+    """The istiod pods the API returns, one recorded listing per call (``pods`` of a case); none when absent.
+    ``namespaces`` collects the namespace the module looks for them in."""
     listings = list(listings or [])
     asked = []
 
     class RecordedPods:
-        def __init__(self, module):
-            pass
+        def __init__(self, module, namespace=_istioctl.ISTIO_NAMESPACE):
+            namespaces.append(namespace)
 
         def list(self, revision=None):
             asked.append(revision)
@@ -89,9 +92,10 @@ def _recorded_pods(monkeypatch, listings):
 def test_istio_install(case, tmp_path, monkeypatch):
     case = _substitute(case, {"{manifest_digest}": _manifest_digest(case), "{tmpdir}": str(tmp_path)})
     name = record_name((case.get("params") or {}).get("revision"))
-    store = _record_store(monkeypatch, {name: case["record"]} if case.get("record") else {})
+    namespaces = []
+    store = _record_store(monkeypatch, {name: case["record"]} if case.get("record") else {}, namespaces)
     monkeypatch.setattr(basic.AnsibleModule, "tmpdir", property(lambda self: str(tmp_path)))
-    asked = _recorded_pods(monkeypatch, case.get("pods"))
+    asked = _recorded_pods(monkeypatch, case.get("pods"), namespaces)
 
     check_case(istio_install.main, case)
 
@@ -100,6 +104,8 @@ def test_istio_install(case, tmp_path, monkeypatch):
 
     if "expect_record" in case:
         assert store.get(name) == case["expect_record"]
+    if "expect_namespace" in case:
+        assert namespaces and set(namespaces) == {case["expect_namespace"]}, "record and pods were looked for in %s" % namespaces
     if "expect_overlay" in case:
         assert json.loads((tmp_path / "istio-overlay.json").read_text()) == case["expect_overlay"]
 
@@ -154,12 +160,13 @@ def test_install_record_gives_up_on_an_api_that_never_answers(action, tmp_path, 
         }))
         record = InstallRecord(_Module(str(kubeconfig)))
         started = time.monotonic()
-        with pytest.raises(CliError) as caught:
+        with pytest.raises(ModuleError) as caught:
             if action == "write":
                 record.write(dict(version="1.31.1"))
             else:
                 getattr(record, action)()
         elapsed = time.monotonic() - started
+    assert not isinstance(caught.value, CliError), "an API request is not a CLI call"
     assert "Could not %s ConfigMap istio-system/%s" % (action, record_name()) in caught.value.message
     assert "timed out" in caught.value.message
     # urllib3 retries these idempotent requests up to 3 times: 4 attempts of 0.2 s each, not a hang.
@@ -180,6 +187,23 @@ def test_install_record_round_trip_on_the_offline_cluster(fresh_harness):
     assert record.read() is None
 
 
+def test_install_record_and_istiod_pods_in_another_namespace_on_the_offline_cluster(fresh_harness):
+    for namespace in ("istio-system", "mesh-cp"):
+        fresh_harness.client.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+    fresh_harness.client.create({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "istiod-a", "namespace": "istio-system", "labels": {"app": "istiod", "istio.io/rev": "default"}},
+        "spec": {"containers": [{"name": "discovery", "image": "docker.io/istio/pilot:1.31.1"}]},
+    })
+    module = _Module(fresh_harness.kubeconfig)
+    record = InstallRecord(module, namespace="mesh-cp")
+    record.write(dict(version="1.31.1", digest="b", profile="demo", revision="default"))
+    assert fresh_harness.client.get("/api/v1/namespaces/mesh-cp/configmaps/" + record_name())["data"]["digest"] == "b"
+    assert InstallRecord(module).read() is None, "the record of mesh-cp is not istio-system's"
+    assert _istioctl.ControlPlanePods(module, namespace="mesh-cp").list() == []
+    assert [p["metadata"]["name"] for p in _istioctl.ControlPlanePods(module).list()] == ["istiod-a"]
+
+
 def test_control_plane_pods_are_listed_by_revision_on_the_offline_cluster(fresh_harness):
     fresh_harness.client.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "istio-system"}})
     for name, revision in (("istiod-a", "default"), ("istiod-canary-b", "canary")):
@@ -194,3 +218,16 @@ def test_control_plane_pods_are_listed_by_revision_on_the_offline_cluster(fresh_
     listed = pods.list("canary")
     assert [p["metadata"]["name"] for p in listed] == ["istiod-canary-b"]
     assert listed[0]["metadata"]["labels"]["app.kubernetes.io/version"] == "1.31.1"
+
+
+@pytest.mark.parametrize("values", [{"profile": "minimal"}, {"meshConfig": {"a": 1}}])
+def test_a_bad_set_value_is_a_module_error_not_a_cli_failure(values):
+    class Module:
+        params = dict(set=values, profile="demo")
+
+    installer = istio_install.IstioInstall.__new__(istio_install.IstioInstall)
+    installer.params = Module.params
+    installer.istio_namespace = None
+    with pytest.raises(ModuleError) as caught:
+        installer.set_values()
+    assert not isinstance(caught.value, CliError)
