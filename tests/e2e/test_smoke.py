@@ -126,8 +126,8 @@ def test_smoke_tag_proves_a_200_through_a_127_port_forward_and_removes_everythin
         service = json.load(handle)
     assert service["spec"]["type"] == "NodePort" and service["spec"]["ports"][0]["port"] == 8080
     (forward,) = calls_of(record)
-    assert forward[forward.index("port-forward"):] == ["port-forward", "--address", "127.0.0.1", "-n", "default",
-                                                        "service/hello-minikube", f"{port}:8080"]
+    expected = ["port-forward", "--address", "127.0.0.1", "-n", "default", "service/hello-minikube", f"{port}:8080"]
+    assert forward[forward.index("port-forward"):] == expected
     # Cleaned up: no objects, no process, no pid file; minikube's blocking `service --url` never ran.
     assert echo_objects(demo) == []
     assert left == [], left
@@ -199,8 +199,9 @@ def test_dashboard_tag_enables_the_addon_opens_127_without_blocking_and_teardown
         assert ["addons", "enable", "dashboard", "-p", PROFILE] in [call["args"][:5] for call in demo.calls()], demo.calls()
         assert f"Dashboard: http://127.0.0.1:{port}/" in run.task("Say where the dashboard is.").msg
         (forward,) = calls_of(record)
-        assert forward[forward.index("port-forward"):] == ["port-forward", "--address", "127.0.0.1", "-n", "kubernetes-dashboard",
-                                                            "service/kubernetes-dashboard", f"{port}:80"]
+        expected = ["port-forward", "--address", "127.0.0.1", "-n", "kubernetes-dashboard",
+                    "service/kubernetes-dashboard", f"{port}:80"]
+        assert forward[forward.index("port-forward"):] == expected
         # The play ended with the port-forward still running, its pid in the file teardown reads.
         pid_file = os.path.join(state_dir, "dashboard.port-forward.pid")
         with open(pid_file, encoding="utf-8") as handle:
