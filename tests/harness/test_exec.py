@@ -173,12 +173,12 @@ EXEC_PLAY = """
     - name: Run it.
       ansible.builtin.include_role:
         name: istiolab.mesh.routing
-        tasks_from: exec.yml
+        tasks_from: exec
       vars:
         routing_namespace: {namespace}
         routing_istio_namespace: {namespace}
         routing_kube_context: ""
-        __routing_exec:
+        routing_exec:
           namespace: {namespace}
           pod: "{pod}"
           pods: app=client

@@ -224,13 +224,13 @@ def test_replay_skips_what_is_applied_with_the_same_inputs_and_measures_what_was
     """The decide and publish tasks of replay.yml as written, one inventory host per case."""
     tasks = yaml.safe_load((TASKS / "replay.yml").read_text())[1:]
     tasks.append({"name": "Report", "ansible.builtin.debug": {
-        "msg": "{{ {'replayed': __routing_replayed | bool, 'result': (routing_scenario_results | default({})).canary | default(none)} }}"}})
+        "msg": "{{ {'replayed': routing_scenario_replayed | bool, 'result': (routing_scenario_results | default({})).canary | default(none)} }}"}})
     hosts = {case: {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}",
                     "routing_verify": verify, "routing_replay_proven": proven, "__routing_record": record}
              for case, (verify, proven, record, _replayed, _result) in REPLAY_CASES.items()}
     (tmp_path / "inventory.yml").write_text(yaml.safe_dump({"all": {"hosts": hosts}}))
     (tmp_path / "replay.yml").write_text(yaml.safe_dump([{"name": "Replay's decision", "hosts": "all", "gather_facts": False,
-                                                          "vars": {"__routing_scenario": "canary", "__routing_digest": DIGEST},
+                                                          "vars": {"routing_scenario_name": "canary", "__routing_digest": DIGEST},
                                                           "tasks": tasks}], sort_keys=False))
     env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_NOCOLOR="1", ANSIBLE_STDOUT_CALLBACK="json",
                ANSIBLE_LOCAL_TEMP=str(tmp_path / "ansible-tmp"))
@@ -278,13 +278,13 @@ def test_conclude_records_applied_not_measured_and_asserts_only_what_was_measure
     (write,) = [t for t in tasks if "kubernetes.core.k8s" in t]
     write["ansible.builtin.debug"] = {"msg": write.pop("kubernetes.core.k8s")["definition"]["data"]}
     hosts = {case: {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}",
-                    "__routing_record": record, "__routing_result": result,
+                    "__routing_record": record, "routing_scenario_result": result,
                     "routing_artifacts_dir": str(tmp_path / case)}
              for case, (record, result, _written, _artifact) in CONCLUDE_CASES.items()}
     (tmp_path / "inventory.yml").write_text(yaml.safe_dump({"all": {"hosts": hosts}}))
     (tmp_path / "conclude.yml").write_text(yaml.safe_dump([{
         "name": "Conclude", "hosts": "all", "gather_facts": False,
-        "vars": {"__routing_scenario": "canary", "__routing_digest": DIGEST, "__routing_records_name": "istiolab-mesh-scenarios",
+        "vars": {"routing_scenario_name": "canary", "__routing_digest": DIGEST, "__routing_records_name": "istiolab-mesh-scenarios",
                  "routing_namespace": "bookinfo", "routing_managed_by": "istiolab.mesh"},
         "tasks": tasks}], sort_keys=False))
     env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_NOCOLOR="1", ANSIBLE_STDOUT_CALLBACK="json",
