@@ -4,8 +4,8 @@ For each strategy, on its own fresh offline cluster (tests/harness, set up as be
 from empty, a no-op re-run, ``--check --diff`` on the provisioned demo, and teardown.yml; then
 bench/strategy_probe.yml with the default (text) callback: a change, a check-mode diff, a ``no_log`` task and two
 failing tasks. It compares, run by run: every task's (name, changed, failed, skipped), the recap, the demo's
-summary and teardown's report, failed tasks' messages, the diffs check mode reports (numbers masked: resource
-versions and timestamps differ between two clusters), and the probe's text output (timestamps masked); and it
+summary and teardown's report, failed tasks' messages, the diffs check mode reports (the cluster's directory,
+local ports, times and other numbers masked: they differ between two clusters; each writes its own artifacts), and the probe's text output (timestamps masked); and it
 checks that the probe's ``no_log`` value appears in neither output. Prints the wall times side by side and every
 difference; writes everything to bench/results/strategies.json.
 
@@ -42,6 +42,9 @@ RUN_TIMEOUT = 900
 NUMBERS = re.compile(r"[0-9]+")
 # Fields of a command result that differ between any two runs.
 TIMES = re.compile(r"^(\s*(?:delta|end|start): ).*$", re.MULTILINE)
+# What differs between two clusters in the demo's summary: the gateway stand-in's port, when a scenario was measured.
+LOCAL_PORT = re.compile(r"127\.0\.0\.1:[0-9]+")
+MEASURED_AT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]+Z")
 
 
 def strategy_plugins():
@@ -59,24 +62,28 @@ def task_rows(run):
     return [f"{t.name} | changed={t.changed} failed={t.failed} skipped={t.skipped}" for t in run.tasks]
 
 
-def check_diffs(run):
+def masked(text, directory):
+    return MEASURED_AT.sub("<time>", LOCAL_PORT.sub("127.0.0.1:<port>", str(text).replace(directory, "<demo dir>")))
+
+
+def check_diffs(run, directory):
     rows = []
     for task in run.tasks:
         for item in task.result.get("results") or [task.result]:
             if item.get("diff"):
-                rows.append(f"{task.name}: " + NUMBERS.sub("0", json.dumps(item["diff"], sort_keys=True)))
+                rows.append(f"{task.name}: " + NUMBERS.sub("0", masked(json.dumps(item["diff"], sort_keys=True), directory)))
     return rows
 
 
-def record(run):
+def record(run, directory):
     return {
         "returncode": run.returncode,
         "wall_seconds": round(run.wall, 2),
         "recap": {k: v for k, v in sorted(run.stats.items())},
         "tasks": task_rows(run),
-        "summary": run.lines(SUMMARY_TASK) + run.lines(TEARDOWN_REPORT_TASK),
-        "failures": [f"{t.name}: {t.msg}" for t in run.failed_tasks()],
-        "diffs": check_diffs(run),
+        "summary": [masked(line, directory) for line in run.lines(SUMMARY_TASK) + run.lines(TEARDOWN_REPORT_TASK)],
+        "failures": [masked(f"{t.name}: {t.msg}", directory) for t in run.failed_tasks()],
+        "diffs": check_diffs(run, directory),
         "no_log_leak": PROBE_SECRET in run.stdout + run.stderr,
     }
 
@@ -85,11 +92,12 @@ def demo_runs(strategy):
     saved = {k: os.environ.get(k) for k in ("ANSIBLE_STRATEGY", "ANSIBLE_STRATEGY_PLUGINS")}
     os.environ.update(strategy_env(strategy))
     try:
-        with tempfile.TemporaryDirectory(prefix=f"mesh-strategy-{strategy}-") as directory, OfflineDemo(directory) as demo:
+        with tempfile.TemporaryDirectory(prefix=f"mesh-strategy-{strategy}-") as directory, \
+                OfflineDemo(directory, mesh_artifacts_dir=os.path.join(directory, "artifacts")) as demo:
             results = {}
             for label, playbook, extra in RUNS:
                 print(f"compare: {strategy}: {label}", file=sys.stderr, flush=True)
-                results[label] = record(demo.run(playbook, *extra, timeout=RUN_TIMEOUT))
+                results[label] = record(demo.run(playbook, *extra, timeout=RUN_TIMEOUT), directory)
             return results
     finally:
         for key, value in saved.items():
