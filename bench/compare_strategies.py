@@ -5,9 +5,10 @@ from empty, a no-op re-run, ``--check --diff`` on the provisioned demo, and tear
 bench/strategy_probe.yml with the default (text) callback: a change, a check-mode diff, a ``no_log`` task and two
 failing tasks. It compares, run by run: every task's (name, changed, failed, skipped), the recap, the demo's
 summary and teardown's report, failed tasks' messages, the diffs check mode reports (the cluster's directory,
-local ports, times and other numbers masked: they differ between two clusters; each writes its own artifacts), and the probe's text output (timestamps masked); and it
-checks that the probe's ``no_log`` value appears in neither output. Prints the wall times side by side and every
-difference; writes everything to bench/results/strategies.json.
+local ports, times and other numbers masked: they differ between two clusters; each cluster writes its own
+artifacts), and the probe's text output (timestamps masked); and it checks that the probe's ``no_log`` value
+appears in neither output. Prints the wall times side by side and every difference; writes everything to
+bench/results/strategies.json.
 
     .venv/bin/python bench/compare_strategies.py [--output FILE]
 
