@@ -80,7 +80,7 @@ def record(run, directory):
     return {
         "returncode": run.returncode,
         "wall_seconds": round(run.wall, 2),
-        "recap": {k: v for k, v in sorted(run.stats.items())},
+        "recap": dict(sorted(run.stats.items())),
         "tasks": task_rows(run),
         "summary": [masked(line, directory) for line in run.lines(SUMMARY_TASK) + run.lines(TEARDOWN_REPORT_TASK)],
         "failures": [masked(f"{t.name}: {t.msg}", directory) for t in run.failed_tasks()],
