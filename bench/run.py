@@ -6,7 +6,10 @@ teardown.yml. For each: wall time, tasks, changed, failed, the fake CLIs' invoca
 Kubernetes API requests the playbook's clients made (the emulator's /_harness/stats, reset before each run).
 Prints a table and the targets met or not, and writes everything to bench/results/latest.json.
 
-    .venv/bin/python bench/run.py [--output FILE]        (or: make bench)
+    .venv/bin/python bench/run.py [--output FILE] [--strategy mitogen_linear]        (or: make bench)
+
+``--strategy`` runs every playbook with that strategy (ANSIBLE_STRATEGY); ``mitogen_linear`` is taken from the
+installed Mitogen package. Without it, ansible.cfg's (linear).
 
 Exit status 0 when every run completed, whatever the targets say (they are measurements, not a gate).
 """
@@ -168,7 +171,14 @@ def table(results):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("--output", default=os.path.join(REPO, "bench", "results", "latest.json"))
+    parser.add_argument("--strategy", help="the strategy of every run (linear, mitogen_linear); default: ansible.cfg's")
     args = parser.parse_args(argv)
+    if args.strategy:
+        os.environ["ANSIBLE_STRATEGY"] = args.strategy
+        if args.strategy.startswith("mitogen"):
+            import ansible_mitogen.plugins.strategy  # pylint: disable=import-outside-toplevel
+
+            os.environ["ANSIBLE_STRATEGY_PLUGINS"] = os.path.dirname(ansible_mitogen.plugins.strategy.__file__)
     results = []
     with tempfile.TemporaryDirectory(prefix="mesh-bench-") as directory, OfflineDemo(directory) as demo:
         for label, playbook, extra in RUNS:
@@ -184,7 +194,7 @@ def main(argv=None):
             print(f"\n{result['run']} failed (exit {result['returncode']}): {result['failure']}")
     os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
     with open(args.output, "w", encoding="utf-8") as handle:
-        json.dump({"runs": results, "targets": met}, handle, indent=2)
+        json.dump({"strategy": os.environ.get("ANSIBLE_STRATEGY", "linear"), "runs": results, "targets": met}, handle, indent=2)
     print(f"\nbench: details in {args.output}")
     return 0 if all(r["returncode"] == 0 for r in results) else 1
 
