@@ -86,7 +86,7 @@ def entry_points(role: str) -> set[str]:
 
 def role_includes():
     """(file, role, tasks_from) of every include_role/import_role with tasks_from, in the roles and the playbooks."""
-    files = [path for _, path in role_task_files()] + sorted((REPO / "playbooks").glob("*.yml"))
+    files = [path for _role, path in role_task_files()] + sorted((REPO / "playbooks").glob("*.yml"))
     for path in files:
         for task in tasks_of(load(path)):
             for key in INCLUDE_ROLE & task.keys():
