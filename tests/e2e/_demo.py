@@ -29,7 +29,7 @@ from tests.harness import fixtures
 from tests.harness.apiserver import lifecycle
 from tests.harness.client import read_calls
 from tests.harness.dataplane import DataPlane
-from tests.harness.demo_offline import PROFILE, offline_variables  # pylint: disable=unused-import
+from tests.harness.demo_offline import PROFILE, harness_processes, offline_variables  # pylint: disable=unused-import
 from tests.harness.fake_release import ReleaseServer, build_release
 
 REPO = lifecycle.REPO
@@ -363,20 +363,9 @@ class OfflineDemo:
 
 
 def processes_of(directory, exclude=()):
-    """Pids of the processes started for the harness in ``directory``: they carry MESH_HARNESS_DIR=<directory> in
-    their environment, which survives what ancestry does not (Ansible's workers call setsid, orphans are re-parented)."""
-    marker = b"MESH_HARNESS_DIR=" + os.fsencode(directory)
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) in exclude or int(entry) == os.getpid():
-            continue
-        try:
-            with open(f"/proc/{entry}/environ", "rb") as handle:
-                if marker in handle.read().split(b"\0"):
-                    found.append(int(entry))
-        except OSError:
-            continue
-    return found
+    """Pids of the processes started for the harness in ``directory`` (the offline demo's own lookup, by the
+    MESH_HARNESS_DIR=<directory> in their environment)."""
+    return harness_processes(directory, exclude)
 
 
 def kill_processes(directory, exclude=()):
