@@ -324,13 +324,19 @@ def path_without_ip(tmp_path):
     return str(directory)
 
 
-def test_access_control_is_measured_without_ip_from_both_sources(harness, tmp_path):
-    namespace = "ac-" + uuid.uuid4().hex[:8]
+def access_control_namespace(harness, prefix):
+    """A namespace of its own for access_control: Istio's real CRDs, the injection label and an ingress gateway Service."""
+    namespace = prefix + uuid.uuid4().hex[:8]
     for crd in fake_istioctl.istio_crds():
         harness.client.apply(crd)
     harness.client.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace, "labels": {"istio-injection": "enabled"}}})
     harness.client.create({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "istio-ingressgateway", "namespace": namespace},
                            "spec": {"type": "NodePort", "selector": {"istio": "ingressgateway"}, "ports": [{"name": "http2", "port": 80}]}})
+    return namespace
+
+
+def test_access_control_is_measured_without_ip_from_both_sources(harness, tmp_path):
+    namespace = access_control_namespace(harness, "ac-")
     with DataPlane(harness.client, namespace=namespace, gateway_namespace=namespace) as plane:
         path = tmp_path / "ac.yml"
         path.write_text(AC_PLAY.format(namespace=namespace, url=plane.url, out=tmp_path / "verdict.json", artifacts=tmp_path / "artifacts"))

@@ -6,11 +6,10 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import uuid
 
-from tests.harness import fake_istioctl
 from tests.harness.apiserver import lifecycle
 from tests.harness.fixtures import VENV_BIN
+from tests.harness.test_exec import access_control_namespace
 
 UNMEASURED_PLAY = """
 - name: Play access_control with its verification off
@@ -52,12 +51,7 @@ def play(harness, path):
 
 
 def test_access_control_unverified_is_recorded_and_a_rerun_changes_nothing(harness, tmp_path):
-    namespace = "acu-" + uuid.uuid4().hex[:8]
-    for crd in fake_istioctl.istio_crds():
-        harness.client.apply(crd)
-    harness.client.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace, "labels": {"istio-injection": "enabled"}}})
-    harness.client.create({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "istio-ingressgateway", "namespace": namespace},
-                           "spec": {"type": "NodePort", "selector": {"istio": "ingressgateway"}, "ports": [{"name": "http2", "port": 80}]}})
+    namespace = access_control_namespace(harness, "acu-")
     path = tmp_path / "unmeasured.yml"
     path.write_text(UNMEASURED_PLAY.format(namespace=namespace, artifacts=tmp_path / "artifacts"))
 
