@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import textwrap
@@ -78,8 +79,8 @@ def test_plain_linux_docker_gets_the_node_port(gateway_cluster, tmp_path):
 @pytest.mark.parametrize("host", PORT_FORWARD_HOSTS)
 def test_port_forward_hosts_do_not_get_the_unreachable_node_ip(gateway_cluster, tmp_path, host):
     set_host(gateway_cluster.dir, host)
-    # A given URL keeps the play from starting the port-forward (the emulator has no pods/portforward), but the role
-    # still says what auto chooses on this host, and why.
+    # A given URL keeps the play from starting the port-forward (test_demo_in_port_forward_mode_... runs it), but the
+    # role still says what auto chooses on this host, and why.
     chosen, run = resolve_gateway(gateway_cluster, tmp_path, "-e", "bookinfo_gateway_url=http://127.0.0.1:9")
     assert chosen["mode"] == "given"
     assert "auto would choose port-forward" in chosen["reason"], chosen
@@ -266,7 +267,7 @@ def test_an_explicit_memory_is_kept(tmp_path):
 def test_default_demo_on_each_host(tmp_path, host):
     """The default demo (the offline variables only point it at the fakes) passes on every host profile, sizes the
     cluster to what that host's Docker offers, and says how auto reaches the gateway there. The gateway stand-in's
-    URL is given (the emulator has no pods/portforward), so the mode is reported, not used."""
+    URL is given, so the mode is reported, not used (test_demo_in_port_forward_mode_... uses the port-forward)."""
     with OfflineDemo(tmp_path / "demo") as demo:
         set_host(demo.dir, host)
         run = demo.run(FULL_DEMO, timeout=480)
@@ -291,3 +292,35 @@ def test_the_minikube_role_alone_sizes_auto_memory_itself(tmp_path):
         assert run.returncode == 0, run.explain()
         assert run.task("Publish the memory the minikube role gives the cluster.") is not None, run.explain()
         assert demo.profiles()["istiolab"]["config"]["Memory"] == 7680 + 4096
+
+
+# ---- the port-forward mode, end to end through the emulator's pods/portforward ----------------------------------
+
+def test_demo_in_port_forward_mode_reaches_the_gateway_through_kubectl(tmp_path):
+    """bookinfo_gateway_mode=port-forward with no URL given: the role starts the real kubectl port-forward (its pid file
+    under a ~ path), and every probe of the demo goes through it to the gateway stand-in."""
+    home = tmp_path / "home"
+    home.mkdir()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        local_port = sock.getsockname()[1]
+    with OfflineDemo(tmp_path / "demo", bookinfo_gateway_url="", bookinfo_gateway_mode="port-forward",
+                     bookinfo_port_forward_port=local_port,
+                     bookinfo_port_forward_pid_file="~/.cache/istiolab-mesh/run/bookinfo-port-forward.pid") as demo:
+        demo.harness.env["HOME"] = str(home)
+        set_host(demo.dir, "linux-rootless")
+        before = demo.client.request("GET", "/_harness/stats")["by_verb"].get("get/portforward", 0)
+        run = demo.run(FULL_DEMO, timeout=480)
+        upgrades = demo.client.request("GET", "/_harness/stats")["by_verb"].get("get/portforward", 0) - before
+    assert run.returncode == 0 and run.failures == 0, run.explain()
+    mode = run.task("Report the gateway mode and why it was chosen.")
+    assert mode is not None and "Gateway mode port-forward: bookinfo_gateway_mode=port-forward was asked for" in mode.msg, run.explain()
+    summary = run.lines(SUMMARY_TASK)
+    assert any(line.startswith("Verified productpage through the gateway: passed") for line in summary), summary
+    assert any(f"http://127.0.0.1:{local_port}" in line for line in summary), summary
+    # One kubectl port-forward, over the WebSocket tunnel (a GET upgrade), carried the probes.
+    assert upgrades == 1, run.explain()
+    run_dir = home / ".cache" / "istiolab-mesh" / "run"
+    assert (run_dir / "bookinfo-port-forward.pid").read_text().strip().isdigit()
+    log = (run_dir / "bookinfo-port-forward.pid.log").read_text()
+    assert f"Forwarding from 127.0.0.1:{local_port} -> 8080" in log and f"Handling connection for {local_port}" in log, log

@@ -1,10 +1,11 @@
 """The opt-in steps of minikube's start guide (full-demo tags `smoke` and `dashboard`) on the offline cluster.
 
-The emulator moves no traffic and has no pods/portforward, so the runs here point minikube_kubectl at a stand-in
-written by the test: it does what `kubectl port-forward --address 127.0.0.1 ... service/NAME LOCAL:PORT` does for the
-play - it refuses when the Service is not in the emulator (asked with the real kubectl), listens on 127.0.0.1:LOCAL
-and answers HTTP there - and records its arguments. The host profile is a port-forward host (rootless Docker), where
-the node IP is unreachable and `minikube service --url` blocks.
+The emulator's pods/portforward reaches only the gateway stand-in (nothing listens in the echo server's pod), so the
+runs here point minikube_kubectl at a stand-in written by the test: it does what `kubectl port-forward --address
+127.0.0.1 ... service/NAME LOCAL:PORT` does for the play - it refuses when the Service is not in the emulator (asked
+with the real kubectl), listens on 127.0.0.1:LOCAL and answers HTTP there - and records its arguments. The host
+profile is a port-forward host (rootless Docker), where the node IP is unreachable and `minikube service --url`
+blocks.
 """
 
 from __future__ import annotations

@@ -55,6 +55,9 @@ from tests.harness import service
 STATE_NAME = "dataplane"
 HEALTH_PATH = "/_dataplane/healthz"
 EXEC_PATH = "/_dataplane/exec"
+PORTFORWARD_PATH = "/_dataplane/portforward"
+# The ingress gateway container's port behind the Service's http2 port 80: what this stand-in answers for.
+GATEWAY_HTTP_PORT = 8080
 # Set only on the stand-in's requests to itself for a command exec'd in a pod: the pod's address, the TCP peer
 # a gateway would see for that request. Requests from outside carry their real peer (client_address).
 PEER_HEADER = "X-Dataplane-Pod-Peer"
@@ -672,6 +675,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             elif url.path == EXEC_PATH and self.command == "POST":
                 answer = Exec(self.routing, self.server.server_address[1], json.loads(body)).run()
                 self._send(200, json.dumps(answer).encode(), content_type="application/json")
+            elif url.path == PORTFORWARD_PATH and self.command == "POST":
+                self._send(200, json.dumps(self._listener(json.loads(body))).encode(), content_type="application/json")
             elif self.routing.is_host("httpbin", (self.headers.get("Host") or "").split(":")[0]):
                 self._httpbin(url)
             elif self._through_gateway(url):
@@ -681,6 +686,16 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                        content_type="text/plain")
 
     do_GET = do_POST = _handle
+
+    def _listener(self, request):
+        """Where the emulator's pods/portforward connects for ``{namespace, pod, labels, port}``: this server for
+        the ingress gateway's HTTP port, nothing (``{}``) for any other pod or port."""
+        labels = request.get("labels") or {}
+        if (request.get("namespace") == self.routing.gateway_namespace and request.get("port") == GATEWAY_HTTP_PORT
+                and all(labels.get(key) == value for key, value in GATEWAY_LABELS.items())):
+            host, port = self.server.server_address[:2]
+            return {"host": host, "port": port}
+        return {}
 
     def _through_gateway(self, url):
         """The gateway's filters, in Envoy's order: the local rate limit first, then RBAC. False when one answered."""

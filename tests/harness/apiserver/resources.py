@@ -57,7 +57,7 @@ _ALL = ("all",)
 BUILTINS = (
     _builtin("", "v1", [
         ("namespaces", "Namespace", False, ["ns"], ["status", "finalize"]),
-        ("pods", "Pod", True, ["po"], ["status", "log", "exec"], _ALL),
+        ("pods", "Pod", True, ["po"], ["status", "log", "exec", "portforward"], _ALL),
         ("services", "Service", True, ["svc"], ["status"], _ALL),
         ("configmaps", "ConfigMap", True, ["cm"], []),
         ("secrets", "Secret", True, [], []),
@@ -201,6 +201,8 @@ def api_resource_list(registry: Registry, group: str, version: str):
                 sub_entry.update(kind="Pod", verbs=["get"])
             elif sub == "exec":
                 sub_entry.update(kind="PodExecOptions", verbs=["create", "get"])
+            elif sub == "portforward":
+                sub_entry.update(kind="PodPortForwardOptions", verbs=["create", "get"])
             elif sub == "finalize":
                 sub_entry["verbs"] = ["update"]
             else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 
-from . import exec_stream, resources, tables
+from . import exec_stream, portforward, resources, tables
 from .common import ApiError, bad_request
 from .controllers import scale_of
 
@@ -49,6 +49,9 @@ class RoutingMixin:
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
         if subresource == "exec" and self.command in ("GET", "POST"):
             exec_stream.serve(self, self.api.get(rtype, namespace, name), self.exec_backend)
+            return
+        if subresource == "portforward" and self.command in ("GET", "POST"):
+            portforward.serve(self, self.api.get(rtype, namespace, name), self.exec_backend)
             return
         handler = getattr(self, f"_{self.command.lower()}")
         handler(rtype, namespace, name, subresource, params, body)
