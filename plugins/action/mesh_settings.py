@@ -36,6 +36,13 @@ PREFIXES = ("mesh_", "routing_", "bookinfo_", "preflight_", "istio_", "telemetry
             "minikube_", "teardown_", "render_")
 # Variables that only playbooks (not roles) read.
 PLAYBOOK_VARIABLES = ("teardown_keep_cluster", "teardown_keep_istio", "render_dir")
+# Settings that the playbooks read (not a role): each checked like a role's option when the play sets it.
+PLAY_SETTINGS = {
+    "mesh_report_screenshots": {
+        "type": "bool", "default": False,
+        "description": ["Take headless Chromium screenshots of productpage (signed out, signed in as jason), Grafana's Istio Mesh",
+                        "Dashboard and Kiali's graph for the proof report."]},
+}
 VARIABLE_CHAIN = re.compile(r"\b([a-z][a-z0-9_]*)\s*\|\s*default\(")
 UNIT = re.compile(r"\b(?:in|of) (MB|GB|seconds|percent|milliseconds)\b")
 SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt])i?b?\s*$", re.IGNORECASE)
@@ -148,6 +155,7 @@ class ActionModule(ActionBase):
             if ruled and os.path.exists(os.path.join(role.path, "templates", "problems.j2")):
                 problems.extend(self._scenario_problems(templar, role, ruled, task_vars, raw_defaults))
         problems.extend(self._version_problems(roles, task_vars, raw_defaults, roles_asked))
+        problems.extend(self._play_problems(task_vars, raw_defaults))
 
         # -- typos: an unknown variable with the collection's prefix changes nothing, silently.
         known = set(PLAYBOOK_VARIABLES) | set(args.get("extra_known") or []) | names_read()
@@ -295,6 +303,21 @@ class ActionModule(ActionBase):
                 problem = self.user_name(first, task_vars, raw_defaults) + problem[len(first):]
             out.append(problem)
         return out
+
+    def _play_problems(self, task_vars, raw_defaults):
+        problems = []
+        for name, spec in sorted(PLAY_SETTINGS.items()):
+            if name not in task_vars:
+                continue
+            try:
+                value = self._templar.template(task_vars[name])
+            except Exception as exc:  # a value that cannot be templated is a problem of that value
+                problems.append("%s cannot be read: %s" % (name, exc))
+                continue
+            errors = list(ArgumentSpecValidator({name: spec}).validate({name: value}).error_messages)
+            if errors:
+                problems.append(self.describe(name, spec, value, errors, task_vars, raw_defaults))
+        return problems
 
     def _version_problems(self, roles, task_vars, raw_defaults, roles_asked):
         problems = []

@@ -266,14 +266,24 @@ def _order(name):
     return (SCENARIO_ORDER.index(name) if name in SCENARIO_ORDER else len(SCENARIO_ORDER), name)
 
 
+def _screenshots(screenshots):
+    if screenshots is None:
+        return {"enabled": False, "browser": None, "shots": []}
+    shots = [{"name": str(shot["name"]), "title": str(shot.get("title") or shot["name"]), "url": shot.get("url") or None,
+              "file": shot.get("file") or None, "skipped": None if shot.get("file") else str(shot.get("skipped") or "not taken")}
+             for shot in screenshots.get("shots") or []]
+    return {"enabled": True, "browser": screenshots.get("browser") or None, "shots": shots}
+
+
 def build_summary(results, artifacts=None, applied=None, checks=None, versions=None, cluster=None, urls=None,
-                  graph=None, generated_at=None):
+                  graph=None, generated_at=None, screenshots=None):
     """The report's facts as a dict that follows ``report_schema.json``.
 
     ``results``: scenario -> result (``routing_scenario_results``), or None when the artifacts are all this run's (a
     scenario with an artifact and no result is then shown as measured in an earlier run); ``artifacts``: scenario -> the content of its
     ``scenarios/<scenario>.json``; ``applied``: scenario -> objects; ``checks``: ``[{name, passed, detail}]``;
-    ``graph``: ``{file, svg}`` (the SVG's text) or None.
+    ``graph``: ``{file, svg}`` (the SVG's text) or None; ``screenshots``: ``{browser, shots: [{name, title, url, file,
+    skipped}]}`` (``file`` the PNG beside the report, ``skipped`` why there is none), or None when screenshots are off.
     """
     this_run = results is not None
     results = dict(results or {})
@@ -300,6 +310,7 @@ def build_summary(results, artifacts=None, applied=None, checks=None, versions=N
                    for c in (checks or [])],
         "graph": {"file": graph.get("file") or None, "svg": graph.get("svg") or None, "note": graph.get("note") or None},
         "scenarios": scenarios,
+        "screenshots": _screenshots(screenshots),
     }
 
 
@@ -314,6 +325,7 @@ section.scenario{border:1px solid #ccc;border-radius:6px;padding:.5em 1em;margin
 pre{background:#f6f6f6;padding:.5em;overflow:auto;font-size:.85em}
 svg.chart{display:block;margin:.4em 0}svg text{font-size:12px;font-family:system-ui,sans-serif}
 .bar{fill:#4a7fc1}.interval{fill:#f2b134;fill-opacity:.5;stroke:#c98a00;stroke-width:1}.expected{stroke:#222;stroke-width:2}
+figure.screenshot img{max-width:100%;border:1px solid #ccc}
 .bound{stroke:#b00020;stroke-width:2;stroke-dasharray:4 2}.axis{stroke:#888}
 """
 
@@ -459,6 +471,21 @@ def _scenario_html(entry):
     return "".join(parts)
 
 
+def _screenshots_html(summary):
+    screenshots = summary.get("screenshots") or {}
+    shots = screenshots.get("shots") or []
+    if not screenshots.get("enabled"):
+        return "<p>No screenshots: they are off (mesh_report_screenshots: true takes them on a real run).</p>"
+    parts = []
+    for shot in shots:
+        if shot.get("file"):
+            parts.append('<figure class="screenshot" id="screenshot-%s"><figcaption>%s (%s)</figcaption><img src="%s" alt="%s"></figure>'
+                         % (_e(shot["name"]), _e(shot["title"]), _e(shot.get("url")), _e(shot["file"]), _e(shot["title"])))
+        else:
+            parts.append('<p class="skipped" id="screenshot-%s">%s: not taken, %s.</p>' % (_e(shot["name"]), _e(shot["title"]), _e(shot["skipped"])))
+    return "".join(parts) or "<p>No screenshot to take in this run.</p>"
+
+
 def render_html(summary):
     """The self-contained page, drawn from ``summary`` (the dict ``build_summary`` returns)."""
     checks = summary.get("checks") or []
@@ -478,7 +505,8 @@ def render_html(summary):
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         # No resource may come from anywhere: the page is one file, and its pictures are inline SVG.
-        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">",
+        # The screenshots are PNG files beside the page (img-src 'self' file:), never anything from elsewhere.
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data: 'self' file:\">",
         "<title>istiolab.mesh proof report</title><style>%s</style></head><body>" % _CSS,
         "<h1>istiolab.mesh proof report</h1>",
         "<p>Written %s.</p>" % _e(summary.get("generated_at") or "at an unknown time"),
@@ -492,6 +520,7 @@ def render_html(summary):
         '<h2 id="scenarios">Scenarios</h2>',
         "".join(_scenario_html(entry) for entry in scenarios) if scenarios else "<p>No scenario ran in this run.</p>",
         '<h2 id="graph">Service graph</h2>', graph_html,
+        '<h2 id="screenshots">Screenshots</h2>', _screenshots_html(summary),
         "</body></html>",
     ]
     return "\n".join(body) + "\n"

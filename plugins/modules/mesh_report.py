@@ -23,6 +23,13 @@ description:
   - A scenario's full result is read from O(artifacts_dir)/scenarios/<scenario>.json when the file is there; O(results) adds
     the scenarios of this run that wrote no such file (a recorded verdict that was not played again, a scenario applied with
     its verification off), and its entry wins for the verdict.
+  - With O(screenshots), a headless Chromium or Chrome (O(browser), else C(chromium), C(chromium-browser), C(google-chrome),
+    C(google-chrome-stable) on PATH, else Google Chrome or Chromium in C(/Applications) on macOS) takes PNG screenshots of the run's
+    pages into O(dest), shown in the page and listed in summary.json. The pages are Bookinfo's productpage signed out and signed
+    in as O(screenshot_user) (its sign-in form, posted to C(/login)), Grafana's Istio Mesh Dashboard and Kiali's graph of
+    O(screenshot_namespace), at the URLs of O(urls) (C(productpage), C(grafana), C(kiali)). The browser is driven with the
+    DevTools protocol over a pipe (C(--remote-debugging-pipe)), so it opens no debugging port. A page without a URL, a page that
+    does not answer, or a machine without a browser skips that screenshot and the report says why.
   - A file is rewritten only when its content changes.
 author:
   - istiolab.mesh contributors (@istiolab)
@@ -79,10 +86,34 @@ options:
     description:
       - When the report was written, as shown. Without it the module's current time (UTC) is used.
     type: str
+  screenshots:
+    description:
+      - Take headless browser screenshots of the run's pages (see the description). Off, the report says they are off.
+    type: bool
+    default: false
+  browser:
+    description:
+      - The Chromium or Chrome to take the screenshots with, a path or a name on PATH. Without it one is looked for.
+    type: str
+  screenshot_user:
+    description:
+      - The Bookinfo user the signed-in productpage screenshot signs in as.
+    type: str
+    default: jason
+  screenshot_namespace:
+    description:
+      - The namespace whose graph the Kiali screenshot shows.
+    type: str
+    default: bookinfo
+  screenshot_timeout:
+    description:
+      - Seconds the browser may take to answer one step (start, load a page, sign in, capture) before that screenshot is skipped.
+    type: int
+    default: 30
 attributes:
   check_mode:
     support: full
-    details: Builds the report and says which files it would write; writes nothing.
+    details: Builds the report and says which files it would write; writes nothing and takes no screenshot.
   diff_mode:
     support: none
   platform:
@@ -103,6 +134,15 @@ EXAMPLES = r"""
     urls: "{{ telemetry_urls | default({}) }}"
     graph_file: "{{ telemetry_graph_file | default(omit) }}"
   register: report
+
+- name: Write the proof report with screenshots of productpage, Grafana and Kiali
+  istiolab.mesh.mesh_report:
+    dest: artifacts/report
+    urls:
+      productpage: http://127.0.0.1:18080/productpage
+      grafana: http://127.0.0.1:3000
+      kiali: http://127.0.0.1:20001/kiali
+    screenshots: true
 """
 
 RETURN = r"""
@@ -121,6 +161,12 @@ written:
   returned: always
   type: list
   elements: str
+screenshots:
+  description: Each screenshot with its PNG file in O(dest), or why it was skipped; empty when O(screenshots) is false.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{name: productpage, file: productpage.png, skipped: null}, {name: kiali, file: null, skipped: no Kiali URL in this run}]
 scenarios:
   description: Each scenario in the report with its state and verdict.
   returned: always
@@ -137,6 +183,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes
 
+from ansible_collections.istiolab.mesh.plugins.module_utils import _browser
 from ansible_collections.istiolab.mesh.plugins.module_utils._report import ReportError, build_summary, render_html
 
 
@@ -174,6 +221,34 @@ def _graph(graph_file):
     return {"file": graph_file, "note": "Graphviz dot did not draw an SVG; install graphviz to see the picture here"}
 
 
+def _makedirs(module, dest):
+    if not os.path.isdir(dest):
+        try:
+            os.makedirs(dest)
+        except OSError as exc:
+            module.fail_json(msg="Cannot create the report directory %s: %s; choose a writable dest." % (dest, exc))
+
+
+def _screenshots(module, dest):
+    """``{browser, shots}`` for the summary, the PNGs taken into ``dest``; None when screenshots are off."""
+    p = module.params
+    if not p["screenshots"]:
+        return None
+    shots = _browser.pages(p["urls"], p["screenshot_user"], p["screenshot_namespace"])
+    found = _browser.find_browser(p["browser"])[0]
+    if module.check_mode:
+        for shot in shots:
+            shot["skipped"] = shot["skipped"] or "check mode takes no screenshot"
+        return {"browser": found, "shots": shots}
+    _makedirs(module, dest)
+    taken = _browser.take(shots, dest, p["browser"], timeout=p["screenshot_timeout"])
+    for shot in taken:
+        stale = os.path.join(dest, "%s.png" % shot["name"])
+        if not shot["file"] and os.path.exists(stale):
+            os.remove(stale)  # an earlier run's picture is not this run's page
+    return {"browser": found, "shots": taken}
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -187,35 +262,41 @@ def main():
             applied=dict(type="dict", default={}),
             graph_file=dict(type="path"),
             generated_at=dict(type="str"),
+            screenshots=dict(type="bool", default=False),
+            browser=dict(type="str"),
+            screenshot_user=dict(type="str", default="jason"),
+            screenshot_namespace=dict(type="str", default="bookinfo"),
+            screenshot_timeout=dict(type="int", default=30),
         ),
         supports_check_mode=True,
     )
     p = module.params
     generated_at = p["generated_at"] or datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    dest = p["dest"]
+    screenshots = _screenshots(module, dest)
     try:
         summary = build_summary(p["results"], _artifacts(module, p["artifacts_dir"]), p["applied"], p["checks"], p["versions"],
-                                p["cluster"], p["urls"], _graph(p["graph_file"]), generated_at)
+                                p["cluster"], p["urls"], _graph(p["graph_file"]), generated_at, screenshots)
         page = render_html(summary)
     except (ReportError, KeyError, TypeError, ValueError) as exc:
         module.fail_json(msg="Cannot build the report: %s. Check the results passed in results and artifacts_dir." % exc)
 
-    dest = p["dest"]
     files = [(os.path.join(dest, "summary.json"), to_bytes(json.dumps(summary, indent=2, sort_keys=True) + "\n")),
              (os.path.join(dest, "index.html"), to_bytes(page))]
     written = [path for path, content in files if _read(path) != content]
+    shots = summary["screenshots"]["shots"]
     if written and not module.check_mode:
-        if not os.path.isdir(dest):
-            try:
-                os.makedirs(dest)
-            except OSError as exc:
-                module.fail_json(msg="Cannot create the report directory %s: %s; choose a writable dest." % (dest, exc))
+        _makedirs(module, dest)
         for path, content in files:
             if path in written:
                 tmp = "%s.tmp-%d" % (path, os.getpid())
                 with open(tmp, "wb") as handle:
                     handle.write(content)
                 module.atomic_move(tmp, path)
+    # A new picture is a new file each run: it counts as written.
+    written += [os.path.join(dest, shot["file"]) for shot in shots if shot["file"]]
     module.exit_json(changed=bool(written), summary_file=files[0][0], html_file=files[1][0], written=written,
+                     screenshots=[dict(name=s["name"], file=s["file"], skipped=s["skipped"]) for s in shots],
                      scenarios=[dict(name=s["name"], state=s["state"], passed=s["passed"]) for s in summary["scenarios"]])
 
 

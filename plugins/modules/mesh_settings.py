@@ -21,6 +21,8 @@ description:
     (canary weights summing to 100, subsets the DestinationRule knows, ...).
   - Checks C(istio_version) against the Istio lines the collection supports and C(minikube_version) for the form
     of a minikube release tag.
+  - Checks the settings that only the playbooks read, when the play sets them. C(mesh_report_screenshots) takes true or
+    false (default false) and says whether the proof report takes headless browser screenshots of productpage, Grafana and Kiali.
   - Fails on a C(--tags) or C(--skip-tags) value that is not in O(known_tags), suggesting the nearest one.
   - Warns about each variable with one of the collection's prefixes (C(mesh_), C(routing_), C(bookinfo_), ...)
     or a scenario's name that no role defines or documents, suggesting the nearest known name.

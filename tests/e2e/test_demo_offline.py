@@ -44,9 +44,13 @@ def assert_nothing_left(state_dir, output):
 
 
 def test_the_demo_prints_its_summary_and_leaves_no_process_behind(tmp_path):
-    process = spawn(tmp_path / "state", make=True)
+    # With the report's screenshots on: headless Chromium opens the gateway stand-in's productpage, signed out and
+    # signed in as jason, as on a real run.
+    process = spawn(tmp_path / "state", "-e", "mesh_report_screenshots=true", make=True)
     output = process.communicate(timeout=600)[0]
     assert process.returncode == 0, output
+    shots = re.search(r"Screenshots: (.*)", output)
+    assert shots and shots[1].startswith("productpage productpage.png; productpage-jason productpage-jason.png;"), output
     # The playbook's summary (playbooks/full-demo.yml, last task), as the default callback prints it.
     summary = output[output.index("TASK [Print where the demo runs, what it runs and what was verified.]"):]
     for line in ["Cluster: minikube", "Versions: Istio " + demo_offline.pinned_istio_version(),

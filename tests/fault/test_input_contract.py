@@ -137,6 +137,14 @@ def test_scenarios_string_is_accepted(tmp_path, given):
     assert done.returncode == 0 and result["problems"] == [], result.get("msg")
 
 
+def test_the_report_screenshots_setting_is_checked(tmp_path):
+    done, result = check_settings(tmp_path, "-e", "mesh_report_screenshots=maybe")
+    assert done.returncode != 0
+    assert result["problems"] == ['mesh_report_screenshots is "maybe": give true or false, for example mesh_report_screenshots=false.']
+    done, result = check_settings(tmp_path, "-e", "mesh_report_screenshots=true")
+    assert done.returncode == 0 and result["problems"] == [], result.get("msg")
+
+
 def test_a_tag_that_names_nothing_fails_with_the_nearest_tag(empty_demo):
     run, elapsed = run_bad(empty_demo, "--tags", "canry")
     found = problems(failed_task(run))
