@@ -156,11 +156,14 @@ class HarnessClient:
                         "json": "application/json-patch+json"}[patch_type]
         return self.request("PATCH", path, patch, content_type)
 
-    def delete(self, obj_or_path, propagation="Background"):
-        """Delete an object; True if it existed, False if it was already gone."""
+    def delete(self, obj_or_path, propagation="Background", grace=None):
+        """Delete an object; True if it existed, False if it was already gone. ``grace``: DeleteOptions.gracePeriodSeconds."""
         path = obj_or_path if isinstance(obj_or_path, str) else self.path_for(obj_or_path)
+        params = {"propagationPolicy": propagation}
+        if grace is not None:
+            params["gracePeriodSeconds"] = str(grace)
         try:
-            self.request("DELETE", path, params={"propagationPolicy": propagation})
+            self.request("DELETE", path, params=params)
         except HarnessError as exc:
             if exc.status == 404:
                 return False
@@ -185,6 +188,13 @@ class HarnessClient:
 
     def clear_faults(self):
         return self.request("DELETE", "/_harness/faults")
+
+    def set_pod_rules(self, rules, **settings):
+        """Replace the pod lifetime rules (README, Pod lifetime rules); ``settings``: backoffSeconds, maxGraceSeconds."""
+        return self.request("POST", "/_harness/pod-rules", dict(settings, rules=list(rules)))
+
+    def clear_pod_rules(self):
+        return self.request("DELETE", "/_harness/pod-rules")
 
     def append_log(self, namespace, pod, container, lines):
         """Lines that ``kubectl logs`` (the pods/log subresource) returns after the emulator's start line."""

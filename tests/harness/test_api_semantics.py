@@ -180,7 +180,7 @@ def test_ownership_and_garbage_collection(harness, ns):
     assert pods[0]["metadata"]["name"].startswith(replicaset["metadata"]["name"] + "-")
     assert pods[0]["metadata"]["labels"]["pod-template-hash"] == replicaset["metadata"]["name"].rsplit("-", 1)[1]
 
-    client.delete(f"/api/v1/namespaces/{ns}/pods/{pods[0]['metadata']['name']}")
+    client.delete(f"/api/v1/namespaces/{ns}/pods/{pods[0]['metadata']['name']}", grace=0)  # grace: test_pod_lifetime.py
     replaced = _pods(harness, ns, "app=web")
     assert len(replaced) == 2 and pods[0]["metadata"]["name"] not in [p["metadata"]["name"] for p in replaced]
 

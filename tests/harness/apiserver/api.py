@@ -29,6 +29,8 @@ class Api(ReadsMixin, WritesMixin, DeletionMixin, ReconcileMixin):
         self.applied = {}
         self.logs = {}
         self.terminating = set()
+        self.pod_rules = controllers.PodRules()
+        self.pod_life = {}
         self.local = threading.local()
         self.allocated = {"cluster_ips": {"10.96.0.1", "10.96.0.10"}, "node_ports": set(), "pod_ip": 2}
         with self.store.lock:

@@ -1,4 +1,4 @@
-"""The ``/_harness/*`` control endpoints: request statistics, fault injection, object dump, pod log lines, exec backend."""
+"""The ``/_harness/*`` control endpoints: request statistics, fault injection, object dump, pod log lines, exec backend, pod rules."""
 
 from __future__ import annotations
 
@@ -88,6 +88,13 @@ class ControlMixin:
                     raise bad_request(f"/_harness/logs needs {key!r}")
             api.append_log(spec["namespace"], spec["pod"], spec["container"], [str(line) for line in spec["lines"]])
             self._send(200, {"appended": len(spec["lines"])})
+        elif path == "/_harness/pod-rules" and self.command in ("GET", "POST", "DELETE"):
+            with api.store.lock:
+                try:
+                    shown = api.pod_rules.show() if self.command == "GET" else api.pod_rules.set(spec if self.command == "POST" else {})
+                except (TypeError, ValueError) as exc:
+                    raise bad_request(f"/_harness/pod-rules: {exc}") from exc
+            self._send(200, shown)
         elif path == "/_harness/exec-backend" and self.command in ("POST", "DELETE"):
             self.exec_backend.url = spec.get("url") if self.command == "POST" else None
             self._send(200, {"url": self.exec_backend.url})

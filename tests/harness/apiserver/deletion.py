@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import datetime
 import threading
 
 from . import controllers
@@ -17,7 +18,7 @@ NAMESPACE_GRACE_SECONDS = 1.0
 class DeletionMixin:
     """Delete, deletecollection and namespace termination of :class:`~.api.Api`."""
 
-    def delete(self, rtype, namespace, name, dry_run=False, propagation=None, preconditions=None):
+    def delete(self, rtype, namespace, name, dry_run=False, propagation=None, preconditions=None, grace=None):
         with self.store.lock:
             old = self.find(rtype.group, rtype.plural, namespace if rtype.namespaced else "", name)
             if old is None:
@@ -30,11 +31,55 @@ class DeletionMixin:
                                    {"name": name, "group": rtype.group, "kind": rtype.plural})
             if rtype.kind == "Namespace" and not rtype.group:
                 return self._terminate_namespace(rtype, old, dry_run)
+            if rtype.kind == "Pod" and not rtype.group:
+                graceful = self._terminate_pod(rtype, old, grace, dry_run)
+                if graceful is not None:
+                    return graceful
             result = self.out(rtype, old)
             if not dry_run:
                 self.remove(rtype, old, propagation or "Background", notify_owner=True)
                 self._drain()
             return result
+
+    def _terminate_pod(self, rtype, pod, grace, dry_run):
+        """A running pod is marked for deletion for its grace period, then removed; None: it goes at once.
+
+        The grace is DeleteOptions.gracePeriodSeconds, else the pod's terminationGracePeriodSeconds, as kube-apiserver
+        takes it; 0, a pod never bound to a node and a pod that has finished go at once. The offline cluster waits
+        at most ``maxGraceSeconds`` of the pod rules (``POST /_harness/pod-rules``) for it, so a demo stays fast."""
+        meta = pod["metadata"]
+        if grace is None:
+            grace = pod["spec"].get("terminationGracePeriodSeconds", 30)
+        grace = max(int(grace), 0)
+        if meta.get("deletionTimestamp"):
+            if grace >= meta.get("deletionGracePeriodSeconds", 0):
+                return self.out(rtype, pod)  # already terminating: only a shorter grace changes anything
+        elif grace == 0 or not pod["spec"].get("nodeName") or (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+            return None
+        if grace == 0:
+            return None
+        new = copy.deepcopy(pod)
+        new["metadata"]["deletionTimestamp"] = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=grace)).strftime(
+            "%Y-%m-%dT%H:%M:%SZ")
+        new["metadata"]["deletionGracePeriodSeconds"] = grace
+        result = self._commit(rtype, pod, new, dry_run)
+        if not dry_run:
+            timer = threading.Timer(min(grace, self.pod_rules.settings["maxGraceSeconds"]), self._pod_terminated,
+                                    [meta["namespace"], meta["name"], meta["uid"]])
+            timer.daemon = True
+            timer.start()
+            owner = controller_of(pod)
+            if owner:  # its controller replaces a terminating pod at once
+                self._enqueue(owner["apiVersion"].rpartition("/")[0], owner["kind"], meta["namespace"], owner["name"])
+            self._drain()
+        return self.out(rtype, result)
+
+    def _pod_terminated(self, namespace, name, uid):
+        with self.store.lock:
+            pod = self.find("", "pods", namespace, name)
+            if pod is not None and pod["metadata"]["uid"] == uid:
+                self.remove(self.rtype_of("", "pods"), pod, notify_owner=True)
+                self._drain()
 
     def _terminate_namespace(self, rtype, namespace_obj, dry_run):
         """Mark a namespace Terminating; its content goes when it is next read or after NAMESPACE_GRACE_SECONDS.
@@ -84,6 +129,7 @@ class DeletionMixin:
         gone = copy.deepcopy(obj)
         gone["metadata"]["resourceVersion"] = str(self.store.bump())
         self.store.record(rtype.group, rtype.plural, "DELETED", gone)
+        self.pod_life.pop(meta.get("uid"), None)
         for applied_key in [k for k in self.applied if k[:4] == key]:
             del self.applied[applied_key]
         if not rtype.group and (rtype.kind, meta["name"]) in (("ConfigMap", controllers.ROOT_CA_CONFIGMAP), ("ServiceAccount", "default")):

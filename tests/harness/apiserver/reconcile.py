@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from . import controllers
 from .common import controller_of
 
@@ -33,6 +35,16 @@ class ReconcileMixin:
                                         ("apps", "daemonsets", "DaemonSet"), ("batch", "jobs", "Job")):
                 for owner in self.store.items(group, plural, meta["namespace"]):
                     self._enqueue(group, kind, meta["namespace"], owner["metadata"]["name"])
+
+    def later(self, seconds, group, kind, namespace, name):
+        """Reconcile an object again after ``seconds`` (what happens on a clock: back-offs, a Job's run, a grace period)."""
+        def fire():
+            with self.store.lock:
+                self._enqueue(group, kind, namespace, name)
+                self._drain()
+        timer = threading.Timer(max(seconds, 0) + 0.005, fire)
+        timer.daemon = True
+        timer.start()
 
     def _drain(self):
         for _round in range(100000):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 
-from . import exec_stream, portforward, resources, tables
+from . import exec_stream, managed, portforward, resources, tables
 from .common import ApiError, bad_request
 from .controllers import scale_of
 
@@ -159,7 +159,7 @@ class RoutingMixin:
             raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
         self.api.take_warnings()
         obj = self.api.create(rtype, namespace, self._json(body), dry_run=params.get("dryRun") == "All",
-                              field_validation=params.get("fieldValidation"))
+                              field_validation=params.get("fieldValidation"), manager=self._manager(params))
         self._send(201, obj, headers=self._warnings())
 
     def _put(self, rtype, namespace, name, subresource, params, body):
@@ -167,7 +167,7 @@ class RoutingMixin:
             raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
         self.api.take_warnings()
         obj = self.api.update(rtype, namespace, name, self._json(body), params.get("dryRun") == "All", subresource,
-                              params.get("fieldValidation"))
+                              params.get("fieldValidation"), self._manager(params))
         self._send(200, scale_of(rtype, obj) if subresource == "scale" else obj, headers=self._warnings())
 
     def _patch(self, rtype, namespace, name, subresource, params, body):
@@ -178,8 +178,13 @@ class RoutingMixin:
             (rtype.group, rtype.plural, namespace or "", name)) is None
         self.api.take_warnings()
         obj = self.api.patch(rtype, namespace, name, content_type, body, params.get("dryRun") == "All", subresource,
-                             params.get("fieldManager"), params.get("force") == "true", params.get("fieldValidation"))
+                             params.get("fieldManager") if content_type == "application/apply-patch+yaml" else self._manager(params),
+                             params.get("force") == "true", params.get("fieldValidation"))
         self._send(201 if created else 200, scale_of(rtype, obj) if subresource == "scale" else obj, headers=self._warnings())
+
+    def _manager(self, params):
+        """The field manager of a write: fieldManager, else the User-Agent up to its first "/" (as kube-apiserver)."""
+        return params.get("fieldManager") or managed.default_manager(self.headers.get("User-Agent"))
 
     def _warnings(self):
         # RFC 7234 warn-code 299 with agent "-", as kube-apiserver writes them; kubectl prints "Warning: <text>".
@@ -197,7 +202,9 @@ class RoutingMixin:
                                                          params.get("fieldSelector", ""), dry_run, propagation)
             self._send(200, {"kind": f"{rtype.kind}List", "apiVersion": rtype.api_version, "metadata": {"resourceVersion": revision}, "items": items})
             return
-        self._send(200, self.api.delete(rtype, namespace, name, dry_run, propagation, options.get("preconditions")))
+        grace = params.get("gracePeriodSeconds", options.get("gracePeriodSeconds"))
+        self._send(200, self.api.delete(rtype, namespace, name, dry_run, propagation, options.get("preconditions"),
+                                        None if grace is None else int(grace)))
 
     @staticmethod
     def _json(body):

@@ -36,8 +36,25 @@ def _pod_ready(pod):
 
 
 def _pod_status(pod):
-    phase = pod.get("status", {}).get("phase", "Pending")
-    return "Completed" if phase == "Succeeded" else phase
+    """kubectl's STATUS: the phase, else the last container's waiting or terminated reason; Terminating when deleted."""
+    status = pod.get("status", {})
+    reason = status.get("reason") or status.get("phase", "Pending")
+    running = False
+    for container in reversed(status.get("containerStatuses", [])):
+        state = container.get("state", {})
+        if state.get("waiting", {}).get("reason"):
+            reason = state["waiting"]["reason"]
+        elif state.get("terminated", {}).get("reason"):
+            reason = state["terminated"]["reason"]
+        elif "terminated" in state:
+            reason = f"ExitCode:{state['terminated'].get('exitCode', 0)}"
+        elif "running" in state and container.get("ready"):
+            running = True
+    if reason == "Completed" and running:
+        reason = "Running"
+    if pod.get("metadata", {}).get("deletionTimestamp"):
+        reason = "Terminating"
+    return reason
 
 
 def _service_ports(svc):

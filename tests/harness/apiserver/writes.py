@@ -6,16 +6,19 @@ import copy
 import json
 import uuid
 
-from . import controllers, validation
+from . import controllers, managed, validation
 from .common import ApiError, bad_request, invalid, not_found, now, random_suffix
 from .patching import PatchError, json_patch, merge_patch, removals, strategic_merge, strip_directives
 
 
 def _comparable(obj):
+    """What a write must change to be stored: not the bookkeeping, nor a managedFields time alone (as kube-apiserver)."""
     clean = copy.deepcopy(obj)
     meta = clean.get("metadata", {})
-    for key in ("resourceVersion", "generation", "managedFields"):
+    for key in ("resourceVersion", "generation"):
         meta.pop(key, None)
+    for entry in meta.get("managedFields") or []:
+        entry.pop("time", None)
     return clean
 
 
@@ -110,7 +113,7 @@ class WritesMixin:
         current = self.find(rtype.group, rtype.plural, meta.get("namespace"), meta["name"])
         return self.out(rtype, current if current is not None else obj)
 
-    def create(self, rtype, namespace, body, dry_run=False, field_validation=None):
+    def create(self, rtype, namespace, body, dry_run=False, field_validation=None, manager=None):
         with self.store.lock:
             obj = self._prepare_new(rtype, namespace, body)
             self._check_schema(rtype, obj, field_validation)
@@ -119,18 +122,19 @@ class WritesMixin:
                 raise ApiError(409, "AlreadyExists", f'{rtype.group_resource} "{name}" already exists',
                                {"name": name, "group": rtype.group, "kind": rtype.plural})
             controllers.admit(self, rtype, obj, None)
+            managed.record_update(rtype, None, obj, manager or "unknown")
             result = self._commit(rtype, None, obj, dry_run)
             return self._settled(rtype, result, dry_run)
 
-    def update(self, rtype, namespace, name, body, dry_run=False, subresource=None, field_validation=None):
+    def update(self, rtype, namespace, name, body, dry_run=False, subresource=None, field_validation=None, manager=None):
         with self.store.lock:
             old = self.find(rtype.group, rtype.plural, namespace if rtype.namespaced else "", name)
             if old is None:
                 raise not_found(rtype, name)
-            result = self._update(rtype, old, body, dry_run, subresource, field_validation)
+            result = self._update(rtype, old, body, dry_run, subresource, field_validation, manager)
             return self._settled(rtype, result, dry_run)
 
-    def _update(self, rtype, old, body, dry_run, subresource, field_validation=None):
+    def _update(self, rtype, old, body, dry_run, subresource, field_validation=None, manager=None, applied=None, force=False):
         name = old["metadata"]["name"]
         if not isinstance(body, dict):
             raise bad_request("the request body must be a JSON object")
@@ -168,6 +172,11 @@ class WritesMixin:
             controllers.admit(self, rtype, new, old)
         if subresource != "scale":
             self._check_schema(rtype, new, field_validation)
+        new["metadata"]["managedFields"] = copy.deepcopy(old["metadata"].get("managedFields") or [])
+        if applied is not None:
+            managed.record_apply(rtype, old, new, applied, manager, force)
+        else:
+            managed.record_update(rtype, old, new, manager or "unknown", subresource)
         return self._commit(rtype, old, new, dry_run)
 
     def patch(self, rtype, namespace, name, content_type, raw, dry_run=False, subresource=None, field_manager=None, force=False,
@@ -200,11 +209,10 @@ class WritesMixin:
                     raise ApiError(415, "UnsupportedMediaType", f"unsupported patch type {content_type!r}")
             except PatchError as exc:
                 raise invalid(rtype, name, "patch", str(exc)) from exc
-            result = self._update(rtype, old, patched, dry_run, subresource, field_validation)
+            result = self._update(rtype, old, patched, dry_run, subresource, field_validation, field_manager)
             return self._settled(rtype, result, dry_run)
 
     def _apply(self, rtype, namespace, name, raw, dry_run, field_manager, force, field_validation=None):
-        del force  # ownership conflicts between field managers are not tracked, so forcing changes nothing
         if not field_manager:
             raise bad_request("PATCH requests of type application/apply-patch+yaml must set the fieldManager query parameter")
         doc = controllers.parse_apply_body(raw)
@@ -219,11 +227,12 @@ class WritesMixin:
             obj = self._prepare_new(rtype, namespace, doc)
             self._check_schema(rtype, obj, field_validation)
             controllers.admit(self, rtype, obj, None)
+            managed.record_apply(rtype, None, obj, doc, field_manager, force)
             result = self._commit(rtype, None, obj, dry_run)
         else:
             merged = strategic_merge(strategic_merge(self.out(rtype, old), removals(self.applied.get(key), doc), apply=True), doc,
                                      apply=True)
-            result = self._update(rtype, old, merged, dry_run, None, field_validation)
+            result = self._update(rtype, old, merged, dry_run, None, field_validation, field_manager, doc, force)
         if not dry_run:
             self.applied[key] = copy.deepcopy(doc)
         return self._settled(rtype, result, dry_run)

@@ -5,7 +5,7 @@ Reconcilers are level-based (read the current object, fix what differs) and writ
 the queue in ``Api._drain`` always empties.
 
 One module per job: ``admission`` (with ``podspec``), ``injection`` (Istio's sidecar injector),
-``scheduler``, ``kubelet``, one per controller (``deployment``, ``replicaset``, ...), and ``base`` for what
+``scheduler``, ``kubelet`` (with ``lifetime``: the pod rules tests set), one per controller (``deployment``, ``replicaset``, ...), and ``base`` for what
 they share. This package's own names are what the rest of the emulator uses.
 """
 
@@ -18,6 +18,7 @@ from .daemonset import reconcile_daemonset
 from .deployment import reconcile_deployment
 from .job import reconcile_job
 from .kubelet import reconcile_pod
+from .lifetime import Rules as PodRules
 from .namespace import ROOT_CA_CONFIGMAP, reconcile_namespace
 from .pvc import reconcile_pvc
 from .replicaset import reconcile_replicaset

@@ -64,6 +64,11 @@ def pod_ready(pod):
     return any(c.get("type") == "Ready" and c.get("status") == "True" for c in pod.get("status", {}).get("conditions", []))
 
 
+def live_pods(api, owner):
+    """The pods of a controller that are not terminating: what it counts, so it replaces a deleted pod at once."""
+    return [p for p in api.children(owner, "", "pods") if not p["metadata"].get("deletionTimestamp")]
+
+
 def pod_from_template(template, owner, name=None, extra_labels=None):
     meta = copy.deepcopy(template.get("metadata") or {})
     labels = dict(meta.get("labels") or {}, **(extra_labels or {}))

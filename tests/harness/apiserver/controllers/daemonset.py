@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 
-from .base import DEFAULT_NODE, create_pod, pod_from_template, pod_ready, set_status, template_hash
+from .base import DEFAULT_NODE, create_pod, live_pods, pod_from_template, pod_ready, set_status, template_hash
 from .scheduler import node_refusal
 
 
@@ -29,7 +29,7 @@ def reconcile_daemonset(api, namespace, name):
         if api.store.items("", "nodes") else [DEFAULT_NODE]
     revision = template_hash(ds["spec"]["template"])
     by_node = {}
-    for pod in api.children(ds, "", "pods"):
+    for pod in live_pods(api, ds):
         node = pod["spec"].get("nodeName")
         if node not in nodes or pod["metadata"]["labels"].get("controller-revision-hash") != revision or node in by_node:
             api.internal_delete("", "pods", pod)
@@ -40,7 +40,7 @@ def reconcile_daemonset(api, namespace, name):
             pod = pod_from_template(ds["spec"]["template"], ds, extra_labels={"controller-revision-hash": revision, "pod-template-generation": "1"})
             pod["spec"]["nodeName"] = node
             create_pod(api, pod)
-    pods = api.children(ds, "", "pods")
+    pods = live_pods(api, ds)
     ready = sum(pod_ready(p) for p in pods)
     status = {"currentNumberScheduled": len(pods), "desiredNumberScheduled": len(nodes), "numberMisscheduled": 0,
               "numberReady": ready, "numberAvailable": ready, "updatedNumberScheduled": len(pods),

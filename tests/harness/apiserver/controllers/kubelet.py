@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import copy
+import datetime
 import hashlib
 import random
+import time
 
 from ..common import controller_of, now as _now
+from . import lifetime
 from .base import NODE_IP
 from .scheduler import schedule
 
@@ -36,10 +39,28 @@ def _pending(api, pod, message):
         api.internal_write("", "pods", new)
 
 
+def _start(api, pod):
+    """What the kubelet decides when it starts a pod: the rules of each container, its clock and its IP."""
+    counter = api.allocated["pod_ip"] = api.allocated["pod_ip"] + 1
+    return {"wall": datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0), "clock": time.monotonic(),
+            "ip": f"10.244.{counter // 250}.{counter % 250 + 2}",
+            "rules": {c["name"]: api.pod_rules.for_container(pod, c) for c in pod["spec"]["containers"]}}
+
+
+def _conditions(statuses, phase, since):
+    unready = [s["name"] for s in statuses if not s["ready"]]
+    ready = {"status": "True"} if not unready else {"status": "False", "reason": "PodCompleted"} if phase == "Succeeded" else {
+        "status": "False", "reason": "PodFailed"} if phase == "Failed" else {
+        "status": "False", "reason": "ContainersNotReady", "message": f"containers with unready status: [{' '.join(unready)}]"}
+    return [dict({"type": kind, "status": "True", "lastProbeTime": None, "lastTransitionTime": since}, **extra)
+            for kind, extra in (("PodReadyToStartContainers", {}), ("Initialized", {}), ("Ready", ready), ("ContainersReady", ready),
+                                ("PodScheduled", {}))]
+
+
 def reconcile_pod(api, namespace, name):
     pod = api.find("", "pods", namespace, name)
-    if pod is None:
-        return
+    if pod is None or pod["metadata"].get("deletionTimestamp"):
+        return  # a terminating pod keeps its last status until it is gone
     if not pod["spec"].get("nodeName"):
         node, why = schedule(api, pod)
         if node is None:
@@ -48,26 +69,39 @@ def reconcile_pod(api, namespace, name):
         pod = copy.deepcopy(pod)
         pod["spec"]["nodeName"] = node
         pod["status"] = {}
-    elif pod.get("status", {}).get("phase"):
-        return
-    started = _now()
+    life = api.pod_life.get(pod["metadata"]["uid"])
+    if life is None:
+        if pod.get("status", {}).get("phase"):
+            return
+        life = api.pod_life[pod["metadata"]["uid"]] = _start(api, pod)
     completes = (controller_of(pod) or {}).get("kind") == "Job"
-    counter = api.allocated["pod_ip"] = api.allocated["pod_ip"] + 1
-    pod_ip = f"10.244.{counter // 250}.{counter % 250 + 2}"
-    ready = "False" if completes else "True"
-    cond_reason = {"reason": "PodCompleted"} if completes else {}
+    elapsed = time.monotonic() - life["clock"]
+    backoff = api.pod_rules.settings["backoffSeconds"]
+    statuses, changes = [], []
+    for container in pod["spec"]["containers"]:
+        status, change = lifetime.container_status(pod, container, life["rules"][container["name"]], life["wall"], elapsed, backoff,
+                                                   completes)
+        statuses.append(status)
+        if change is not None:
+            changes.append(change)
+    phase = lifetime.pod_phase(pod, statuses)
+    started = life["wall"].strftime("%Y-%m-%dT%H:%M:%SZ")
     status = {
-        "phase": "Succeeded" if completes else "Running",
-        "conditions": [dict({"type": t, "status": s, "lastProbeTime": None, "lastTransitionTime": started}, **(cond_reason if s == "False" else {}))
-                       for t, s in (("PodReadyToStartContainers", "True"), ("Initialized", "True"), ("Ready", ready),
-                                    ("ContainersReady", ready), ("PodScheduled", "True"))],
-        "hostIP": NODE_IP, "hostIPs": [{"ip": NODE_IP}], "podIP": pod_ip, "podIPs": [{"ip": pod_ip}], "startTime": started,
+        "phase": phase, "conditions": _conditions(statuses, phase, started),
+        "hostIP": NODE_IP, "hostIPs": [{"ip": NODE_IP}], "podIP": life["ip"], "podIPs": [{"ip": life["ip"]}], "startTime": started,
         "qosClass": "Burstable" if any(c.get("resources") for c in pod["spec"]["containers"]) else "BestEffort",
-        "containerStatuses": [_container_status(c, started, not completes) for c in pod["spec"]["containers"]],
+        "containerStatuses": statuses,
     }
     if pod["spec"].get("initContainers"):
         status["initContainerStatuses"] = [
             dict(_container_status(c, started, c.get("restartPolicy") == "Always"), ready=True) for c in pod["spec"]["initContainers"]]
-    new = copy.deepcopy(pod)
-    new["status"] = status
-    api.internal_write("", "pods", new)
+        for new_status, old_status in zip(status["initContainerStatuses"], (pod.get("status") or {}).get("initContainerStatuses") or []):
+            new_status["containerID"] = old_status.get("containerID", new_status["containerID"])
+            if "terminated" in new_status["state"]:
+                new_status["state"]["terminated"]["containerID"] = new_status["containerID"]
+    if pod.get("status") != status:
+        new = copy.deepcopy(pod)
+        new["status"] = status
+        api.internal_write("", "pods", new)
+    if changes:
+        api.later(min(changes) - elapsed, "", "Pod", namespace, name)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import conditions, create_pod, pod_from_template, pod_ready, set_status
+from .base import conditions, create_pod, live_pods, pod_from_template, pod_ready, set_status
 
 
 def reconcile_replicaset(api, namespace, name):
@@ -10,7 +10,7 @@ def reconcile_replicaset(api, namespace, name):
     if rs is None:
         return
     replicas = rs["spec"].get("replicas", 1)
-    pods = api.children(rs, "", "pods")
+    pods = live_pods(api, rs)
     failure = None
     for _missing in range(replicas - len(pods)):
         failure = create_pod(api, pod_from_template(rs["spec"]["template"], rs))
@@ -18,7 +18,7 @@ def reconcile_replicaset(api, namespace, name):
             break
     for pod in sorted(pods, key=lambda p: p["metadata"]["creationTimestamp"], reverse=True)[:max(len(pods) - replicas, 0)]:
         api.internal_delete("", "pods", pod)
-    pods = api.children(rs, "", "pods")
+    pods = live_pods(api, rs)
     ready = sum(pod_ready(p) for p in pods)
     status = {"replicas": len(pods), "fullyLabeledReplicas": len(pods), "readyReplicas": ready,
               "availableReplicas": ready, "observedGeneration": rs["metadata"]["generation"]}
