@@ -17,7 +17,17 @@ ARGS ?=
 demo demo-offline teardown render: export ANSIBLE_STRATEGY ?= linear
 demo demo-offline teardown render: export ANSIBLE_STRATEGY_PLUGINS = $(wildcard $(abspath $(VENV))/lib/python3*/site-packages/ansible_mitogen/plugins/strategy)
 
-.PHONY: demo teardown render test lint yamllint ansible-lint sanity unit e2e build-doc validate molecule bench clean
+.PHONY: demo teardown render test test-parts checks lint yamllint ansible-lint sanity unit e2e build-doc validate molecule bench clean
+
+# `make test`, `make unit` and `make e2e` use JOBS processes (default 2, the cores of the CI runner and of the
+# development machines): unit and e2e are each split into JOBS pytest processes (`--shard=K/JOBS`, see
+# tests/conftest.py), and make test runs those shards, molecule and the static checks side by side, longest first.
+# Each part keeps its own output (make -O) and its own temporary directories. JOBS=1 runs everything one by one.
+JOBS ?= 2
+SHARDS := $(shell seq 1 $(JOBS))
+UNIT_TESTS := tests/unit tests/harness tests/fault
+E2E_TESTS := tests/e2e
+PYTEST := $(BIN)/python -m pytest -q -p no:cacheprovider
 
 $(VENV)/.runtime-installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -43,8 +53,19 @@ teardown: $(VENV)/.runtime-installed
 render: $(VENV)/.runtime-installed
 	$(BIN)/ansible-playbook playbooks/render.yml $(ARGS)
 
-test: lint sanity unit e2e build-doc validate molecule
+test: $(VENV)/.test-installed
+	$(MAKE) --no-print-directory -j$(JOBS) -O test-parts
 	@echo "make test: all checks passed"
+
+# Longest first, so the short static checks fill in beside the end of the long parts.
+test-parts: $(addprefix e2e-shard-,$(SHARDS)) molecule $(addprefix unit-shard-,$(SHARDS)) checks
+
+# The static checks one after the other, in one lane beside the tests.
+checks: $(VENV)/.test-installed
+	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory sanity
+	$(MAKE) --no-print-directory build-doc
+	$(MAKE) --no-print-directory validate
 
 lint: yamllint ansible-lint
 
@@ -58,10 +79,16 @@ sanity: $(VENV)/.test-installed
 	$(BIN)/python tests/tools/sanity.py
 
 unit: $(VENV)/.test-installed
-	$(BIN)/python -m pytest -q tests/unit tests/harness tests/fault
+	$(MAKE) --no-print-directory -j$(JOBS) -O $(addprefix unit-shard-,$(SHARDS))
+
+unit-shard-%: $(VENV)/.test-installed
+	$(PYTEST) --shard=$*/$(JOBS) $(UNIT_TESTS)
 
 e2e: $(VENV)/.test-installed
-	$(BIN)/python -m pytest -q tests/e2e
+	$(MAKE) --no-print-directory -j$(JOBS) -O $(addprefix e2e-shard-,$(SHARDS))
+
+e2e-shard-%: $(VENV)/.test-installed
+	$(PYTEST) --shard=$*/$(JOBS) $(E2E_TESTS)
 
 build-doc: $(VENV)/.test-installed
 	$(BIN)/python tests/tools/build_and_doc.py

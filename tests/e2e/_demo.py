@@ -250,8 +250,11 @@ class OfflineDemo:
 
     def variables(self):
         """The extra vars of an offline run: tests.harness.demo_offline.offline_variables (shared with
-        make demo-offline), then this demo's overrides."""
+        make demo-offline), mesh_artifacts_dir in this demo's directory, then this demo's overrides."""
         values = offline_variables(self.cache_dir, self.release.base_url, self.dataplane.url)
+        # Results and reports in this demo's directory, not the checkout's playbooks/artifacts: demos that run side by
+        # side (make e2e's two processes) or one after the other never read each other's recorded scenarios.
+        values["mesh_artifacts_dir"] = os.path.join(self.dir, "artifacts")
         values.update(self.overrides)
         unknown = sorted(set(values) - known_variables())
         if unknown:
