@@ -58,6 +58,8 @@ class Life:
             deleted[path] = self.demo.client.get(path)
             self.demo.client.delete(path)
             assert self.demo.client.get(path) is None, f"{kind} {namespace}/{name} is still there after its deletion"
+        # Check mode first: it must see the drift (changed) and write nothing.
+        self.drift_check = self._stage(FULL_DEMO, "--check")
         return self._stage(FULL_DEMO) + (deleted,)
 
     @functools.cached_property
@@ -136,6 +138,16 @@ def test_a_plain_rerun_recreates_objects_deleted_by_hand(life):
         assert life.demo.client.get(path)["metadata"]["uid"] != was["metadata"]["uid"], path
     # The roles that drifted applied (and recorded) again; what the re-run wrote is now the new record.
     assert run.api_writes > 0
+
+
+def test_check_mode_reports_the_drift_and_writes_nothing(life):
+    life.drift  # noqa: B018
+    run, before, after = life.drift_check
+    assert run.returncode == 0 and run.failures == 0, run.explain()
+    changed = [t.name for t in run.changed_tasks()]
+    for task in ("Apply the Bookinfo services, service accounts and deployments from the release.", "Apply the addons."):
+        assert any(name.endswith(task) for name in changed), changed
+    assert run.api_writes == 0 and before.diff(after) == [], "--check wrote to the cluster:\n" + "\n".join(before.diff(after))
 
 
 def test_teardown_leaves_the_cluster_as_it_was_before_the_demo(life):
