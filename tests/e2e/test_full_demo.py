@@ -1,7 +1,7 @@
 """playbooks/full-demo.yml and playbooks/teardown.yml end to end on the offline cluster (provider minikube, fake CLIs).
 
 One environment for the module, taken through the demo's life in order: a first run from empty, a second run,
-a check-mode run, teardown, and a second teardown. Each stage runs once, on first use, after the stages before
+a check-mode run, a run after objects were deleted by hand (drift), teardown, and a second teardown. Each stage runs once, on first use, after the stages before
 it, so any single test can also be run alone.
 """
 
@@ -13,6 +13,12 @@ import pytest
 from tests.e2e._demo import FULL_DEMO, PROFILE, SUMMARY_TASK, TEARDOWN, TEARDOWN_REPORT_TASK, OfflineDemo, demo_objects
 
 DEMO_NAMESPACES = ("bookinfo", "istio-system")
+# Deleted by hand through the API before the drift stage: a Bookinfo Service, a DestinationRule, an addon Deployment.
+DRIFTED = (
+    ("v1", "Service", "bookinfo", "details"),
+    ("networking.istio.io/v1", "DestinationRule", "bookinfo", "reviews"),
+    ("apps/v1", "Deployment", "istio-system", "kiali"),
+)
 
 
 class Life:
@@ -24,7 +30,9 @@ class Life:
 
     def _stage(self, *args):
         before = self.demo.snapshot()
+        self.demo.client.reset_stats()
         run = self.demo.run(*args)
+        run.api_writes = self.demo.client.stats()["writes"]
         return run, before, self.demo.snapshot()
 
     @functools.cached_property
@@ -42,8 +50,21 @@ class Life:
         return self._stage(FULL_DEMO, "--check")
 
     @functools.cached_property
-    def teardown(self):
+    def drift(self):
         self.check  # noqa: B018
+        deleted = {}
+        for api_version, kind, namespace, name in DRIFTED:
+            path = self.demo.client.path_for({"apiVersion": api_version, "kind": kind, "metadata": {"namespace": namespace, "name": name}})
+            deleted[path] = self.demo.client.get(path)
+            self.demo.client.delete(path)
+            assert self.demo.client.get(path) is None, f"{kind} {namespace}/{name} is still there after its deletion"
+        # Check mode first: it must see the drift (changed) and write nothing.
+        self.drift_check = self._stage(FULL_DEMO, "--check")
+        return self._stage(FULL_DEMO) + (deleted,)
+
+    @functools.cached_property
+    def teardown(self):
+        self.drift  # noqa: B018
         return self._stage(TEARDOWN)
 
     @functools.cached_property
@@ -91,6 +112,8 @@ def test_second_run_changes_nothing(life):
     run, before, after = life.second
     assert run.returncode == 0 and run.failures == 0, run.explain()
     assert run.changed == 0, run.explain()
+    # Not even an unchanged object is sent again: the provisioning roles skip their applies when nothing drifted.
+    assert run.api_writes == 0, f"the no-op re-run sent {run.api_writes} writes to the API"
     assert before.diff(after) == [], "a run that reported changed=0 wrote to the cluster:\n" + "\n".join(before.diff(after))
 
 
@@ -99,6 +122,32 @@ def test_check_mode_after_convergence_changes_nothing(life):
     assert run.returncode == 0 and run.failures == 0, run.explain()
     assert run.changed == 0, run.explain()
     assert before.diff(after) == [], "--check wrote to the cluster:\n" + "\n".join(before.diff(after))
+
+
+def test_a_plain_rerun_recreates_objects_deleted_by_hand(life):
+    run, _before, after, deleted = life.drift
+    assert run.returncode == 0 and run.failures == 0, run.explain()
+    assert run.changed > 0, run.explain()
+    changed = [t.name for t in run.changed_tasks()]
+    for task in ("Apply the Bookinfo services, service accounts and deployments from the release.",
+                 "Apply the DestinationRules with the version subsets.", "Apply the addons."):
+        assert any(name.endswith(task) for name in changed), changed
+    for key in DRIFTED:
+        assert key in after.objects, f"{key[1]} {key[2]}/{key[3]} was not recreated; changed tasks: {changed}"
+    for path, was in deleted.items():
+        assert life.demo.client.get(path)["metadata"]["uid"] != was["metadata"]["uid"], path
+    # The roles that drifted applied (and recorded) again; what the re-run wrote is now the new record.
+    assert run.api_writes > 0
+
+
+def test_check_mode_reports_the_drift_and_writes_nothing(life):
+    life.drift  # noqa: B018
+    run, before, after = life.drift_check
+    assert run.returncode == 0 and run.failures == 0, run.explain()
+    changed = [t.name for t in run.changed_tasks()]
+    for task in ("Apply the Bookinfo services, service accounts and deployments from the release.", "Apply the addons."):
+        assert any(name.endswith(task) for name in changed), changed
+    assert run.api_writes == 0 and before.diff(after) == [], "--check wrote to the cluster:\n" + "\n".join(before.diff(after))
 
 
 def test_teardown_leaves_the_cluster_as_it_was_before_the_demo(life):
