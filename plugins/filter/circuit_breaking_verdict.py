@@ -89,77 +89,34 @@ _value:
       type: int
 """
 
-import re
-from collections.abc import Mapping
-
 from ansible.errors import AnsibleFilterError
 
-_CODE_LINE = re.compile(r"^Code\s+(-?\d+)\s*:\s*(\d+)\s*\(", re.MULTILINE)
+from ansible_collections.istiolab.mesh.plugins.module_utils import _verdict
+
+# The rule lives in module_utils/_verdict.py (the scenario_verdict filter's circuit_breaking kind); these are its parts.
+envoy_counter = _verdict.envoy_counter
 
 
 def fortio_report(result):
-    """The text of a fortio load report: its stderr (where fortio writes it) and stdout, or a merged-stream string."""
-    if isinstance(result, Mapping):
-        return "\n".join(result.get(stream) or "" for stream in ("stderr", "stdout"))
-    if result is None or isinstance(result, str):
-        return result or ""
-    raise AnsibleFilterError("circuit_breaking_verdict reads the registered result of 'fortio load' (with stderr and "
-                             "stdout) or its output as text, not a %s" % type(result).__name__)
+    try:
+        return _verdict.fortio_report(result)
+    except ValueError as exc:
+        raise AnsibleFilterError(str(exc))
 
 
 def fortio_codes(report):
-    """Responses per status code from a fortio load report; an error when it has no histogram."""
-    codes = {}
-    for code, count in _CODE_LINE.findall(report or ""):
-        codes[int(code)] = codes.get(int(code), 0) + int(count)
-    if not codes:
-        raise AnsibleFilterError("the fortio output (stderr and stdout) has no 'Code NNN : count' lines, so fortio did not "
-                                 "finish a load: "
-                                 + ((report or "").strip()[-500:] or "(empty output)"))
-    return codes
-
-
-def envoy_counter(stats, host, port, stat):
-    """The sum of one counter over the outbound clusters (every subset) of host:port in Envoy's stats text.
-
-    None when no line names it: Istio trims Envoy's stats unless the proxy's inclusion prefixes keep
-    cluster.outbound, which is a different problem from a counter at zero.
-    """
-    pattern = re.compile(r"^cluster\.outbound\|%d\|[^|]*\|%s;?\.%s:\s*(\d+)\s*$"
-                         % (int(port), re.escape(host), re.escape(stat)), re.MULTILINE)
-    values = [int(value) for value in pattern.findall(stats or "")]
-    return sum(values) if values else None
+    try:
+        return _verdict.fortio_codes(report)
+    except ValueError as exc:
+        raise AnsibleFilterError(str(exc))
 
 
 def circuit_breaking_verdict(result, stats_before, stats_after, host, port, requests):
-    codes = fortio_codes(fortio_report(result))
-    total = sum(codes.values())
-    refused = codes.get(503, 0)
-    share = round(100.0 * refused / total, 1)
-    before = envoy_counter(stats_before, host, port, "upstream_rq_pending_overflow")
-    after = envoy_counter(stats_after, host, port, "upstream_rq_pending_overflow")
-    histogram = ", ".join("%d: %d" % item for item in sorted(codes.items()))
-    problems = []
-    if total != int(requests):
-        problems.append("fortio reported %d of the %d requests" % (total, int(requests)))
-    others = sorted(code for code in codes if code not in (200, 503))
-    if others:
-        problems.append("statuses other than 200 and 503 (%s) mean something else failed" % ", ".join(map(str, others)))
-    if not refused:
-        problems.append("no request was refused with 503, so the connection pool never overflowed")
-    if after is None:
-        overflow = None
-        problems.append("the client proxy reports no upstream_rq_pending_overflow for outbound|%s||%s: keep cluster.outbound in its "
-                        "stats inclusion prefixes (proxy.istio.io/config proxyStatsMatcher)" % (port, host))
-    else:
-        overflow = after - (before or 0)
-        if overflow <= 0:
-            problems.append("the proxy's upstream_rq_pending_overflow did not rise (%s before, %s after)" % (before, after))
-    detail = "%d requests at once beyond the pool: codes %s, %.1f%% refused with 503; upstream_rq_pending_overflow rose by %s" % (
-        total, histogram, share, overflow)
-    if problems:
-        detail += ": " + "; ".join(problems)
-    return {"passed": not problems, "detail": detail, "requests": total, "codes": codes, "share_503": share, "overflow": overflow}
+    try:
+        return _verdict.circuit_breaking({"load": result, "stats_before": stats_before, "stats_after": stats_after},
+                                         {"host": host, "port": port, "requests": requests})
+    except ValueError as exc:
+        raise AnsibleFilterError(str(exc))
 
 
 class FilterModule(object):

@@ -80,60 +80,26 @@ _value:
       type: float
 """
 
-import math
-import re
-
 from ansible.errors import AnsibleFilterError
 
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+from ansible_collections.istiolab.mesh.plugins.module_utils import _verdict
+
+# The rule lives in module_utils/_verdict.py (the scenario_verdict filter's rate_limit kind).
 
 
 def duration_seconds(value):
-    """Seconds of a protobuf-style duration such as 60s, 500ms, 1m or 1h."""
-    match = re.match(r"^([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)$", str(value).strip())
-    if not match or float(match.group(1)) <= 0:
-        raise AnsibleFilterError("fill_interval %r is not a positive duration such as 60s, 500ms or 1m" % (value,))
-    return float(match.group(1)) * _UNITS[match.group(2)]
+    try:
+        return _verdict.duration_seconds(value)
+    except ValueError as exc:
+        raise AnsibleFilterError(str(exc))
 
 
 def rate_limit_verdict(probe, max_tokens, tokens_per_fill, fill_interval, replicas=1):
     try:
-        requests = int(probe["requests"])
-        status = dict((int(code), int(count)) for code, count in probe["status"].items())
-        duration = float(probe["duration_s"])
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise AnsibleFilterError("rate_limit_verdict needs the result of istiolab.mesh.traffic_probe: %s" % exc)
-    if int(replicas) < 1:
-        raise AnsibleFilterError("rate_limit_verdict: no gateway instance ran the rate limit (replicas=%r): check the gateway selector" % (replicas,))
-    fills = int(math.floor(duration / duration_seconds(fill_interval))) + 1
-    allowed_max = int(replicas) * (int(max_tokens) + int(tokens_per_fill) * fills)
-    limited = status.get(429, 0)
-    passed_through = status.get(200, 0)
-    min_limited = max(0, requests - allowed_max)
-    min_passed = min(requests, int(max_tokens))
-    share = round(100.0 * limited / requests, 1) if requests else 0.0
-    problems = []
-    if min_limited == 0:
-        problems.append("%d requests in %.2f s cannot exceed what %d bucket(s) allow (%d), so no 429 proves nothing: send more requests"
-                        % (requests, duration, int(replicas), allowed_max))
-    elif limited < min_limited:
-        problems.append("only %d answers were 429 where the bucket allows at most %d of %d requests through" % (limited, allowed_max, requests))
-    if passed_through < min_passed:
-        problems.append("only %d answers were 200 where a full bucket lets the first %d through" % (passed_through, min_passed))
-    marked = (probe.get("counts") or {}).get("rate_limited")
-    if marked is not None and int(marked) != limited:
-        problems.append("%d answers were 429 but %d carried x-local-rate-limit, so another limit answered some" % (limited, int(marked)))
-    others = sorted(code for code in status if code not in (200, 429) and status[code])
-    if others:
-        problems.append("other statuses (%s) mean something else failed" % ", ".join(map(str, others)))
-    detail = ("%d requests in %.2f s: %d answered 200, %d refused with 429 (%.1f%%); the bucket (%s tokens, %s per %s, %d gateway "
-              "instance(s)) lets at most %d through, so at least %d must be 429"
-              % (requests, duration, passed_through, limited, share, max_tokens, tokens_per_fill, fill_interval, int(replicas),
-                 allowed_max, min_limited))
-    if problems:
-        detail += ": " + "; ".join(problems)
-    return {"passed": not problems, "detail": detail, "allowed_max": allowed_max, "limited": limited,
-            "min_limited": min_limited, "share_429": share}
+        return _verdict.rate_limit({"probe": probe, "replicas": replicas},
+                                   {"max_tokens": max_tokens, "tokens_per_fill": tokens_per_fill, "fill_interval": fill_interval})
+    except ValueError as exc:
+        raise AnsibleFilterError(str(exc))
 
 
 class FilterModule(object):

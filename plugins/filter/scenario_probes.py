@@ -58,60 +58,18 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-# What the probe keeps from the module's result, for the artifacts.
-_KEPT = ("requests", "shares", "status", "latency_ms", "counts", "checks", "duration_s", "errors", "msg")
+from ansible_collections.istiolab.mesh.plugins.module_utils import _verdict
 
-
-def _number(value):
-    return ("%.1f" % float(value)).rstrip("0").rstrip(".")
-
-
-def duration_text(ms):
-    """A latency as a person says it: ``25 ms``, ``6.1 s``."""
-    ms = float(ms)
-    return "%d ms" % round(ms) if ms < 1000 else "%s s" % _number(ms / 1000.0)
-
-
-def _shares_text(shares):
-    ordered = sorted(shares.items(), key=lambda kv: (-float(kv[1]), str(kv[0])))
-    return ", ".join("%s %s%%" % (str(label).replace("_", " "), _number(share)) for label, share in ordered)
-
-
-def probe_brief(who, result, bounds_latency=False):
-    """``who: <shares> of <n> pages[, p50 <latency>][ - not as expected]``."""
-    requests = int(result.get("requests") or 0)
-    shares = dict(result.get("shares") or {})
-    if not shares or set(shares) == {"unmatched"}:
-        status = dict(result.get("status") or {})
-        total = sum(int(count) for count in status.values()) or 1
-        seen = "status " + _shares_text(dict((code, 100.0 * int(count) / total) for code, count in status.items()))
-    else:
-        seen = _shares_text(shares)
-    text = "%s: %s of %d pages" % (who, seen, requests)
-    median = (result.get("latency_ms") or {}).get("p50")
-    if bounds_latency and median is not None:
-        text += ", median %s" % duration_text(median)
-    if not result.get("passed"):
-        text += " - not as expected"
-    return text
+# The words and the decision live in module_utils/_verdict.py (the scenario_verdict filter's probes kind).
+duration_text = _verdict.duration_text
+probe_brief = _verdict.probe_brief
 
 
 def scenario_probes(results):
-    if not isinstance(results, list):
-        raise AnsibleFilterError("scenario_probes needs the results list of a looped traffic_probe task, got %s" % type(results).__name__)
-    probes = []
-    for index, result in enumerate(results):
-        if not isinstance(result, dict) or not isinstance(result.get("item"), dict):
-            raise AnsibleFilterError("scenario_probes: result %d has no loop item (register the looped traffic_probe task)" % index)
-        item = result["item"]
-        user = item.get("login_user")
-        who = "signed in as %s" % user if user else "anonymous"
-        bounds_latency = bool(item.get("min_latency_ms") or item.get("max_latency_ms"))
-        probe = dict(name=item.get("name"), who=who, passed=bool(result.get("passed")),
-                     brief=probe_brief(who, result, bounds_latency))
-        probe.update((key, result[key]) for key in _KEPT if key in result)
-        probes.append(probe)
-    return probes
+    try:
+        return _verdict.probe_outcomes(results)
+    except ValueError as exc:
+        raise AnsibleFilterError(str(exc))
 
 
 class FilterModule(object):

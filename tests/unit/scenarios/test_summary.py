@@ -208,6 +208,9 @@ DIGEST = "a" * 64
 APPLIED = {"digest": DIGEST, "passed": False, "measured": False, "verify_variable": "routing_verify",
            "detail": "applied, not measured (routing_verify is false)", "measured_at": "2026-12-01T09:00:00Z"}
 PROVEN = {"digest": DIGEST, "passed": True, "detail": "Probe passed (...)", "measured_at": "2026-12-01T09:00:00Z"}
+# A record kept since conclude.yml records the objects: a replayed verdict carries them to routing_scenario_applied.
+OBJECTS = [{"apiVersion": "networking.istio.io/v1", "kind": "VirtualService", "metadata": {"name": "reviews", "namespace": "bookinfo"},
+            "spec": {"hosts": ["reviews"]}}]
 # case: (routing_verify, routing_replay_proven, record, replayed, what routing_scenario_results.canary then says)
 REPLAY_CASES = {
     "unmeasured_again": (False, False, APPLIED, True, {"measured": False, "recorded": True}),
@@ -217,14 +220,19 @@ REPLAY_CASES = {
     "measured_after_unmeasured": (True, False, APPLIED, False, None),
     "proven": (True, False, PROVEN, True, {"passed": True, "recorded": True, "measured": True}),
     "proven_unmeasured_run": (False, False, PROVEN, True, {"passed": True, "recorded": True}),
+    "proven_with_objects": (True, False, dict(PROVEN, objects=OBJECTS), True, {"passed": True, "recorded": True}),
+    "changed_with_objects": (True, False, dict(PROVEN, objects=OBJECTS, digest="b" * 64), False, None),
 }
+# The cases whose replayed verdict publishes the recorded objects; every other case publishes none.
+REPLAY_APPLIED = {"proven_with_objects": OBJECTS}
 
 
 def test_replay_skips_what_is_applied_with_the_same_inputs_and_measures_what_was_not(tmp_path):
     """The decide and publish tasks of replay.yml as written, one inventory host per case."""
     tasks = yaml.safe_load((TASKS / "replay.yml").read_text())[1:]
     tasks.append({"name": "Report", "ansible.builtin.debug": {
-        "msg": "{{ {'replayed': routing_scenario_replayed | bool, 'result': (routing_scenario_results | default({})).canary | default(none)} }}"}})
+        "msg": "{{ {'replayed': routing_scenario_replayed | bool, 'result': (routing_scenario_results | default({})).canary | default(none), "
+               "'applied': (routing_scenario_applied | default({})).canary | default(none)} }}"}})
     hosts = {case: {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}",
                     "routing_verify": verify, "routing_replay_proven": proven, "__routing_record": record}
              for case, (verify, proven, record, _replayed, _result) in REPLAY_CASES.items()}
@@ -243,6 +251,7 @@ def test_replay_skips_what_is_applied_with_the_same_inputs_and_measures_what_was
     for case, (_verify, _proven, _record, replayed, expected) in REPLAY_CASES.items():
         said = report[case]["msg"]
         assert said["replayed"] is replayed, (case, said)
+        assert said["applied"] == REPLAY_APPLIED.get(case), (case, said)
         if expected is None:
             assert said["result"] is None, (case, said)
         else:
@@ -307,3 +316,20 @@ def test_conclude_records_applied_not_measured_and_asserts_only_what_was_measure
         assert path.exists() is artifact, case
         if artifact:
             assert json.loads(path.read_text())["result"]["summary"] == MEASURED["summary"]
+
+
+def test_conclude_publishes_the_objects_replay_rendered(tmp_path):
+    """conclude.yml's first task as written: the result and the applied objects, beside those of an earlier scenario."""
+    task = yaml.safe_load((TASKS / "conclude.yml").read_text())[0]
+    report = {"name": "Report", "ansible.builtin.debug": {"msg": "{{ routing_scenario_applied }}"}}
+    play = [{"name": "Conclude", "hosts": "localhost", "gather_facts": False, "tasks": [task, report],
+             "vars": {"routing_scenario_name": "canary", "routing_artifacts_dir": str(tmp_path), "__routing_scenario_objects": OBJECTS,
+                      "routing_scenario_applied": {"mirror": []}, "routing_scenario_result": {"passed": True, "detail": "d"}}}]
+    (tmp_path / "conclude.yml").write_text(yaml.safe_dump(play, sort_keys=False))
+    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_NOCOLOR="1", ANSIBLE_STDOUT_CALLBACK="json",
+               ANSIBLE_LOCAL_TEMP=str(tmp_path / "ansible-tmp"))
+    run = subprocess.run([str(REPO / ".venv" / "bin" / "ansible-playbook"), "-i", "localhost,", "-c", "local", str(tmp_path / "conclude.yml")],
+                         cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    (played,) = json.loads(run.stdout)["plays"]
+    assert played["tasks"][-1]["hosts"]["localhost"]["msg"] == {"mirror": [], "canary": OBJECTS}
