@@ -1,7 +1,8 @@
 """Standard-library client for the offline cluster, used by the fake CLIs, tests and benchmarks.
 
 It runs under any python3 (no venv needed): it reads ``$MESH_HARNESS_DIR/harness.json`` written by
-``python -m tests.harness up`` and talks to the emulator over HTTP.
+``python -m tests.harness up`` and talks to the emulator over HTTPS, trusting the cluster CA only and
+presenting the ``harness`` client certificate, as kubectl does with the kubeconfig minikube writes.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import ssl
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -31,20 +34,48 @@ def harness_dir(directory=None):
     return directory
 
 
+def tls_context(ca_file, cert_file=None, key_file=None):
+    """Trust ``ca_file`` only (TLS 1.2+, host names checked) and present the client pair when given."""
+    context = ssl.create_default_context(cafile=ca_file)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    if cert_file:
+        context.load_cert_chain(cert_file, key_file)
+    return context
+
+
+def read_info(directory=None):
+    path = os.path.join(harness_dir(directory), "harness.json")
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except (OSError, ValueError) as exc:
+        raise HarnessError(f"cannot read {path} ({exc}); is the offline cluster up? Run `python -m tests.harness up`") from exc
+
+
 class HarnessClient:
-    def __init__(self, server, token="", timeout=30.0):
-        self.server, self.token, self.timeout = server.rstrip("/"), token, timeout
+    """``ca``/``cert``/``key``: paths of the cluster CA and the client pair (harness.json names them);
+    ``token``: a bearer token to send (the emulator knows none, so it is refused: for tests of that)."""
+
+    def __init__(self, server, timeout=30.0, ca=None, cert=None, key=None, token=None):
+        self.server, self.timeout, self.token = server.rstrip("/"), timeout, token
+        self.ca, self.cert, self.key = ca, cert, key
+        self.context = tls_context(ca, cert, key) if self.server.startswith("https:") else None
         self._kinds = {}
 
     @classmethod
+    def from_info(cls, info, timeout=30.0, **overrides):
+        """A client of the emulator harness.json describes (``overrides``: other ca/cert/key/token)."""
+        settings = {"ca": info.get("certificate-authority"), "cert": info.get("client-certificate"), "key": info.get("client-key")}
+        settings.update(overrides)
+        return cls(info["server"], timeout, **settings)
+
+    @classmethod
     def from_env(cls, directory=None, timeout=30.0):
-        path = os.path.join(harness_dir(directory), "harness.json")
-        try:
-            with open(path, encoding="utf-8") as handle:
-                info = json.load(handle)
-        except (OSError, ValueError) as exc:
-            raise HarnessError(f"cannot read {path} ({exc}); is the offline cluster up? Run `python -m tests.harness up`") from exc
-        return cls(info["server"], info.get("token", ""), timeout)
+        return cls.from_info(read_info(directory), timeout)
+
+    def urlopen(self, request, timeout=None):
+        """``urllib.request.urlopen`` over this client's TLS settings (for a test's own raw request)."""
+        return urllib.request.urlopen(request, timeout=timeout or self.timeout, context=self.context)  # pylint: disable=consider-using-with
 
     # ---- HTTP ----------------------------------------------------------------------------------
     def request(self, method, path, body=None, content_type="application/json", params=None):
@@ -63,7 +94,7 @@ class HarnessClient:
         if self.token:
             request.add_header("Authorization", f"Bearer {self.token}")
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+            with self.urlopen(request) as response:
                 return self._decode(response.read(), response.headers.get("Content-Type", ""))
         except urllib.error.HTTPError as exc:
             answer = self._decode(exc.read(), exc.headers.get("Content-Type", ""))
@@ -283,14 +314,28 @@ def _upsert(entries, name, key, value):
     entries[:] = [e for e in entries if e.get("name") != name] + [{"name": name, key: value}]
 
 
-def set_kube_context(name, kubeconfig=None, namespace="default", make_current=True, directory=None):
-    """Add or replace cluster, user and context ``name`` pointing at the emulator (what `minikube start` does)."""
-    client = HarnessClient.from_env(directory)
+def minikube_extension(now=None):
+    """The ``cluster_info``/``context_info`` extension minikube writes into its kubeconfig entries
+    (pkg/minikube/kubeconfig/extension.go: provider, its version, the time in Go's RFC1123)."""
+    stamp = time.strftime("%a, %d %b %Y %H:%M:%S UTC", time.gmtime(now))
+    return {"last-update": stamp, "provider": "minikube.sigs.k8s.io", "version": pinned_version("mesh_minikube_version", "FAKE_MINIKUBE_VERSION")}
+
+
+def set_kube_context(name, kubeconfig=None, namespace="default", make_current=True, directory=None, client_cert=None, client_key=None):
+    """Add or replace cluster, user and context ``name`` pointing at the emulator, as `minikube start` writes them:
+    the https server, the cluster CA and the client pair by path (``client_cert``/``client_key``, default the
+    harness's own), minikube's extensions on the cluster and the context."""
+    info = read_info(directory)
     path = _kubeconfig_path(kubeconfig)
     config = _load_kubeconfig(path)
-    _upsert(config.setdefault("clusters", []), name, "cluster", {"server": client.server})
-    _upsert(config.setdefault("users", []), name, "user", {"token": client.token} if client.token else {})
-    _upsert(config.setdefault("contexts", []), name, "context", {"cluster": name, "user": name, "namespace": namespace})
+    extension = minikube_extension()
+    _upsert(config.setdefault("clusters", []), name, "cluster", {
+        "certificate-authority": info["certificate-authority"], "extensions": [{"extension": extension, "name": "cluster_info"}],
+        "server": info["server"]})
+    _upsert(config.setdefault("users", []), name, "user", {
+        "client-certificate": client_cert or info["client-certificate"], "client-key": client_key or info["client-key"]})
+    _upsert(config.setdefault("contexts", []), name, "context", {
+        "cluster": name, "extensions": [{"extension": extension, "name": "context_info"}], "namespace": namespace, "user": name})
     if make_current:
         config["current-context"] = name
     _save_kubeconfig(path, config)

@@ -3,7 +3,8 @@
 State lives in ``$MESH_HARNESS_DIR/minikube/profiles.json`` (one entry per profile: its
 ClusterConfig as ``profile list -o json`` prints it, its state and its addons). ``start`` also
 creates the profile's Node objects in the API emulator and a kubeconfig context named after the
-profile in ``$KUBECONFIG``, as the real ``minikube start`` does; ``delete`` removes both.
+profile in ``$KUBECONFIG``, as the real ``minikube start`` does (the cluster CA and the profile's own client
+certificate ``$MESH_HARNESS_DIR/.minikube/profiles/<profile>/client.crt`` by path); ``delete`` removes them.
 
 Failures are injected with ``$MESH_HARNESS_DIR/faults.json``::
 
@@ -16,7 +17,8 @@ minikube's docker driver needs a port-forward (Docker Desktop, rootless) the nod
 ``service --url`` behaves as the real tunnel does: it prints a 127.0.0.1 URL where nothing listens and
 blocks until it is killed.
 
-Every invocation is recorded with ``client.record_call("minikube", argv)``. Standard library only.
+Every invocation is recorded with ``client.record_call("minikube", argv)``. Standard library only, but for
+the ``cryptography`` package that signs a profile's client certificate.
 See fake_minikube.md for each sub-command and the upstream reference of its output format.
 """
 
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import sys
 import time
@@ -325,7 +328,15 @@ def _register_cluster(name, config):
     api = client.HarnessClient.from_env()
     for index in range(len(config["Nodes"])):
         api.apply(_node_object(name, index, config))
-    client.set_kube_context(name)
+    _set_context(name)
+
+
+def _set_context(name):
+    """The profile's context, with its own client pair signed by the cluster CA (made at the first start, as minikube
+    does in $MINIKUBE_HOME/.minikube/profiles/<name>/); the fake's MINIKUBE_HOME is the harness directory."""
+    from tests.harness.apiserver import certs  # pylint: disable=import-outside-toplevel  # needs `cryptography`
+    cert, key = certs.ensure_client(os.environ["MESH_HARNESS_DIR"], name)
+    client.set_kube_context(name, client_cert=cert, client_key=key)
 
 
 def _unregister_cluster(name, config):
@@ -334,6 +345,8 @@ def _unregister_cluster(name, config):
         node_name = name if index == 0 else "%s-%s" % (name, config["Nodes"][index]["Name"])
         api.delete("/api/v1/nodes/%s" % node_name)
     client.remove_kube_context(name)
+    from tests.harness.apiserver import certs  # pylint: disable=import-outside-toplevel
+    shutil.rmtree(certs.profile_dir(os.environ["MESH_HARNESS_DIR"], name), ignore_errors=True)
 
 
 def _start_failure(args, fault):
@@ -469,7 +482,7 @@ def cmd_ip(args):
 def cmd_update_context(args):
     profile = _existing(args)
     _must_run(args, profile)
-    client.set_kube_context(args.profile)
+    _set_context(args.profile)
     return '* "%s" context has been updated to point to %s:8443\n* Current context is "%s"\n' % (
         args.profile, profile["config"]["Nodes"][0]["IP"], args.profile)
 

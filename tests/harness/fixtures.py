@@ -55,7 +55,7 @@ def start(directory):
     env.update(lifecycle.environment(str(directory)))
     env["PATH"] = os.pathsep.join([lifecycle.BIN_DIR, VENV_BIN, env.get("PATH", "")])
     return Harness(dir=str(directory), server=info["server"], kubeconfig=env["KUBECONFIG"], env=env,
-                   client=HarnessClient(info["server"], info["token"]))
+                   client=HarnessClient.from_info(info))
 
 
 @pytest.fixture(scope="session")

@@ -77,11 +77,11 @@ def pid_alive(pid):
         return True
 
 
-def answers(url, headers=None, timeout=2.0):
-    """True when a GET of ``url`` gets a 2xx answer."""
+def answers(url, headers=None, timeout=2.0, context=None):
+    """True when a GET of ``url`` gets a 2xx answer (over TLS with ``context``, an ``ssl.SSLContext``, for https)."""
     request = urllib.request.Request(url, headers=headers or {})
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        with urllib.request.urlopen(request, timeout=timeout, context=context) as response:
             return 200 <= response.status < 300
     except (OSError, urllib.error.URLError):
         return False

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import urllib.request
 import uuid
 
 import pytest
@@ -261,7 +260,7 @@ def test_watch_streams_changes(harness, ns):
     client.patch(f"/api/v1/namespaces/{ns}/configmaps/w", {"data": {"k": "2"}})
     client.delete(f"/api/v1/namespaces/{ns}/configmaps/w")
     url = f"{harness.server}/api/v1/namespaces/{ns}/configmaps?watch=true&timeoutSeconds=1&resourceVersion={revision}"
-    with urllib.request.urlopen(url, timeout=10) as response:
+    with client.urlopen(url, timeout=10) as response:
         events = [json.loads(line) for line in response.read().splitlines() if line.strip()]
     assert [(e["type"], e["object"]["data"]["k"]) for e in events] == [("ADDED", "1"), ("MODIFIED", "2"), ("DELETED", "2")]
 

@@ -68,7 +68,7 @@ def test_kubectl_reports_a_server_error_clearly(fresh_harness):
 def test_delays_hang_requests_until_the_client_gives_up(fresh_harness):
     client = fresh_harness.client
     client.set_fault(delay=2, count=1)
-    impatient = HarnessClient(fresh_harness.server, timeout=0.3)
+    impatient = HarnessClient.from_env(fresh_harness.dir, timeout=0.3)
     started = time.monotonic()
     with pytest.raises(HarnessError) as timed_out:
         impatient.get("/api/v1/namespaces/default")
@@ -88,5 +88,6 @@ def test_control_endpoints_refuse_bad_input(fresh_harness):
 def test_wrong_credentials_are_refused(fresh_harness):
     request = urllib.request.Request(fresh_harness.server + "/api/v1/namespaces", headers={"Authorization": "Bearer wrong"})
     with pytest.raises(urllib.error.HTTPError) as refused:
-        urllib.request.urlopen(request, timeout=5)  # pylint: disable=consider-using-with
+        # The CA only, no client certificate: a bearer token is then the only credential, and the emulator knows none.
+        HarnessClient(fresh_harness.server, ca=fresh_harness.client.ca).urlopen(request, timeout=5)
     assert refused.value.code == 401 and json.loads(refused.value.read())["reason"] == "Unauthorized"

@@ -45,10 +45,12 @@ def test_up_writes_its_files_and_down_leaves_no_process(tmp_path):
     assert started.returncode == 0, started.stderr
     try:
         info = json.loads((tmp_path / "state" / "harness.json").read_text())
-        assert info["server"].startswith("http://127.0.0.1:") and info["dir"] == directory and info["token"]
+        assert info["server"].startswith("https://127.0.0.1:") and info["dir"] == directory
+        assert info["certificate-authority"] == f"{directory}/.minikube/ca.crt"
         kubeconfig = json.loads((tmp_path / "state" / "kubeconfig").read_text())
         assert kubeconfig["current-context"] == "harness"
-        assert kubeconfig["clusters"] == [{"name": "harness", "cluster": {"server": info["server"]}}]
+        assert kubeconfig["clusters"] == [{"name": "harness", "cluster": {"certificate-authority": info["certificate-authority"],
+                                                                          "server": info["server"]}}]
         env_sh = (tmp_path / "state" / "env.sh").read_text()
         for line in (f"export MESH_HARNESS_DIR={directory}", f"export KUBECONFIG={directory}/kubeconfig",
                      f"export K8S_AUTH_KUBECONFIG={directory}/kubeconfig", f'export PATH={lifecycle.BIN_DIR}:"$PATH"'):

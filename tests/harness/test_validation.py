@@ -96,7 +96,7 @@ def test_the_same_object_without_strict_validation_is_stored_pruned_with_a_warni
     obj["spec"]["http"][0]["route"][0]["colour"] = "blue"
     request = urllib.request.Request(cluster.server + VS.format(ns=ns), data=json.dumps(obj).encode(), method="POST",
                                      headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=10) as answer:
+    with cluster.client.urlopen(request, timeout=10) as answer:
         stored = json.loads(answer.read())
         warnings = answer.headers.get_all("Warning")
     assert warnings == ['299 - "unknown field \\"spec.http[0].route[0].colour\\""', '299 - "unknown field \\"spec.retries_typo\\""']

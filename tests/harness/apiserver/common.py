@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import functools
+import os
 import random
 import subprocess
 
@@ -18,8 +19,11 @@ def now():
 def cluster_ca_pem():
     """A self-signed CA certificate ``CN=minikubeCA`` (PEM), made once per emulator, as minikube makes its cluster CA.
 
-    It is what every namespace's ``kube-root-ca.crt`` ConfigMap carries. The emulator serves plain HTTP, so
-    nothing is signed by it; it is there so that what reads the bundle finds a real certificate."""
+    It is what every namespace's ``kube-root-ca.crt`` ConfigMap carries: the CA that signed the emulator's serving
+    certificate (``$MESH_HARNESS_CLUSTER_CA``, set by lifecycle.up), else one made here."""
+    if os.environ.get("MESH_HARNESS_CLUSTER_CA"):
+        with open(os.environ["MESH_HARNESS_CLUSTER_CA"], encoding="utf-8") as handle:
+            return handle.read()
     try:
         from cryptography import x509  # pylint: disable=import-outside-toplevel
         from cryptography.hazmat.primitives import hashes, serialization  # pylint: disable=import-outside-toplevel

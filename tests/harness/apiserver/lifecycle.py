@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import shlex
 
-from .. import service
+from .. import loopback, service
+from . import certs
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 BIN_DIR = os.path.join(REPO, "tests", "harness", "bin")
@@ -35,8 +35,17 @@ def read_info(directory):
         return None
 
 
+def tls_context(info):
+    """The client TLS context of the harness's own clients: the cluster CA and the ``harness`` client pair."""
+    return loopback.client_tls_context(info["certificate-authority"], info.get("client-certificate"), info.get("client-key"))
+
+
 def answers(info, timeout=2.0):
-    return service.answers(info["server"] + "/version", {"Authorization": f"Bearer {info.get('token', '')}"}, timeout)
+    try:
+        context = tls_context(info)
+    except (KeyError, OSError, ValueError):
+        return False
+    return service.answers(info["server"] + "/version", None, timeout, context)
 
 
 def running(directory):
@@ -47,10 +56,12 @@ def running(directory):
 
 
 def kubeconfig(info):
+    """The base context ``harness``: the cluster CA and the ``harness`` client pair by path, as minikube writes its
+    entries (the contexts the fake ``minikube start`` adds carry minikube's extensions too, see client.set_kube_context)."""
     return {
         "apiVersion": "v1", "kind": "Config", "preferences": {},
-        "clusters": [{"name": "harness", "cluster": {"server": info["server"]}}],
-        "users": [{"name": "harness", "user": {"token": info["token"]}}],
+        "clusters": [{"name": "harness", "cluster": {"certificate-authority": info["certificate-authority"], "server": info["server"]}}],
+        "users": [{"name": "harness", "user": {"client-certificate": info["client-certificate"], "client-key": info["client-key"]}}],
         "contexts": [{"name": "harness", "context": {"cluster": "harness", "user": "harness", "namespace": "default"}}],
         "current-context": "harness",
     }
@@ -65,6 +76,8 @@ def environment(directory):
         "K8S_AUTH_KUBECONFIG": files["kubeconfig"],
         # kubectl's discovery cache is keyed by host:port; a private one never serves another run's types.
         "KUBECACHEDIR": os.path.join(directory, "kube-cache"),
+        # The fake minikube keeps its certificates where minikube would under this home (DIR/.minikube).
+        "MINIKUBE_HOME": directory,
     }
 
 
@@ -84,9 +97,13 @@ def up(directory, timeout=15.0):
     if started:
         if os.path.exists(files["harness.json"]):
             os.remove(files["harness.json"])
-        token = secrets.token_hex(16)
-        proc = service.spawn(["tests.harness.apiserver", "--dir", directory], files["apiserver.log"],
-                             {"MESH_HARNESS_TOKEN": token})
+        ca = certs.ensure_ca(directory)
+        serving = certs.ensure_serving(directory)
+        client_pair = certs.ensure_client(directory, certs.HARNESS_PROFILE)
+        proc = service.spawn(["tests.harness.apiserver", "--dir", directory, "--tls-cert-file", serving[0],
+                              "--tls-private-key-file", serving[1], "--client-ca-file", ca,
+                              "--client-certificate", client_pair[0], "--client-key", client_pair[1]], files["apiserver.log"],
+                             {"MESH_HARNESS_CLUSTER_CA": ca})
 
         def announced():
             found = read_info(directory)

@@ -17,9 +17,9 @@ import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler
 
-from ..loopback import LoopbackServer
+from .. import loopback
 
-from . import exec_stream, protobuf
+from . import authn, exec_stream, protobuf
 from .api import Api
 from .common import ApiError
 from .control import Control, ControlMixin
@@ -33,7 +33,6 @@ class Handler(RoutingMixin, WatchMixin, ControlMixin, BaseHTTPRequestHandler):
     api: Api = None
     control: Control = None
     exec_backend: exec_stream.Backend = None
-    token = ""
 
     def log_message(self, format, *args):  # pylint: disable=redefined-builtin
         sys.stderr.write("%s %s\n" % (time.strftime("%H:%M:%S"), format % args))
@@ -81,16 +80,23 @@ class Handler(RoutingMixin, WatchMixin, ControlMixin, BaseHTTPRequestHandler):
     def do_DELETE(self):  # noqa: N802
         self._dispatch()
 
+    def _authenticated(self, path, params):
+        """False (the answer sent) when kube-apiserver would refuse the request's credentials (see ``authn.py``)."""
+        user = authn.user_of(self.connection.getpeercert()) if hasattr(self.connection, "getpeercert") else None
+        refusal = None
+        if user is None and self.headers.get("Authorization") is not None:
+            refusal = authn.unauthorized()  # no token is known: any bearer token is refused
+        elif user is None and not authn.anonymous_allowed(path):
+            refusal = authn.forbidden(self.command, path, params)
+        if refusal:
+            self._send(*refusal)
+        return refusal is None
+
     def _dispatch(self):
         url = urllib.parse.urlsplit(self.path)
         params = {k: v[-1] for k, v in urllib.parse.parse_qs(url.query, keep_blank_values=True).items()}
         body = self._body()
-        # kubectl sends no bearer token over plain HTTP, so a request without credentials is served (as behind
-        # `kubectl proxy`); one with wrong credentials is refused, so a broken kubeconfig still fails like on a cluster.
-        supplied = self.headers.get("Authorization")
-        if self.token and supplied is not None and supplied != f"Bearer {self.token}":
-            self._send(401, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-                             "message": "Unauthorized", "reason": "Unauthorized", "code": 401})
+        if not self._authenticated(url.path, params):
             return
         try:
             content_type = self.headers.get("Content-Type", "")
@@ -118,14 +124,18 @@ def write_json_atomic(path, data):
     os.replace(tmp, path)
 
 
-def serve(directory, port=0):
-    """Run the emulator until SIGTERM/SIGINT, announcing itself in DIR/harness.json once it listens."""
+def serve(directory, tls, port=0):
+    """Run the emulator until SIGTERM/SIGINT, announcing itself in DIR/harness.json once it listens.
+
+    ``tls``: ``{"cert", "key", "client_ca"}`` to serve (kube-apiserver's ``--tls-cert-file``, ``--tls-private-key-file``,
+    ``--client-ca-file``), plus ``client_cert``/``client_key``, the pair the harness's own clients use (announced only).
+    """
     Handler.api = Api()
     Handler.control = Control()
     Handler.exec_backend = exec_stream.Backend()
-    Handler.token = os.environ.get("MESH_HARNESS_TOKEN", "")
-    server = LoopbackServer(("127.0.0.1", port), Handler)
-    address = f"http://127.0.0.1:{server.server_address[1]}"
+    context = loopback.server_tls_context(tls["cert"], tls["key"], tls["client_ca"])
+    server = loopback.LoopbackServer(("127.0.0.1", port), Handler, context)
+    address = f"{server.scheme}://127.0.0.1:{server.server_address[1]}"
 
     def stop(signum, frame):
         del frame
@@ -134,8 +144,9 @@ def serve(directory, port=0):
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    write_json_atomic(os.path.join(directory, "harness.json"),
-                      {"server": address, "pid": os.getpid(), "dir": directory, "token": Handler.token})
+    write_json_atomic(os.path.join(directory, "harness.json"), {
+        "server": address, "pid": os.getpid(), "dir": directory, "certificate-authority": tls["client_ca"],
+        "client-certificate": tls.get("client_cert"), "client-key": tls.get("client_key")})
     sys.stderr.write(f"harness API emulator listening on {address} (pid {os.getpid()})\n")
     sys.stderr.flush()
     server.serve_forever(poll_interval=0.2)
@@ -147,6 +158,13 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m tests.harness.apiserver", description="Kubernetes API emulator (foreground).")
     parser.add_argument("--dir", required=True, help="directory to announce harness.json in")
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
+    parser.add_argument("--tls-cert-file", required=True, help="serving certificate (PEM)")
+    parser.add_argument("--tls-private-key-file", required=True, help="its key")
+    parser.add_argument("--client-ca-file", required=True, help="CA that signs client certificates (and the serving one)")
+    parser.add_argument("--client-certificate", help="client certificate announced in harness.json for the harness's clients")
+    parser.add_argument("--client-key", help="its key")
     args = parser.parse_args(argv)
-    serve(os.path.abspath(args.dir), args.port)
+    tls = {"cert": args.tls_cert_file, "key": args.tls_private_key_file, "client_ca": args.client_ca_file,
+           "client_cert": args.client_certificate, "client_key": args.client_key}
+    serve(os.path.abspath(args.dir), tls, args.port)
     return 0
