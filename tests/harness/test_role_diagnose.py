@@ -30,6 +30,7 @@ PLAYBOOK = """
         bookinfo_namespace: {namespace}
         bookinfo_samples_dir: {samples}
         bookinfo_wait_timeout: 3
+        bookinfo_kube_context: ""  # the harness kubeconfig's current context (inventory's mesh_kube_context names minikube's)
 """
 
 
