@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import os
 import re
-import ssl
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
+
+from tests.harness.loopback import client_tls_context
 
 DIR_VARIABLE = "MESH_HARNESS_DIR"
 
@@ -34,15 +35,6 @@ def harness_dir(directory=None):
     return directory
 
 
-def tls_context(ca_file, cert_file=None, key_file=None):
-    """Trust ``ca_file`` only (TLS 1.2+, host names checked) and present the client pair when given."""
-    context = ssl.create_default_context(cafile=ca_file)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    if cert_file:
-        context.load_cert_chain(cert_file, key_file)
-    return context
-
-
 def read_info(directory=None):
     path = os.path.join(harness_dir(directory), "harness.json")
     try:
@@ -59,7 +51,7 @@ class HarnessClient:
     def __init__(self, server, timeout=30.0, ca=None, cert=None, key=None, token=None):
         self.server, self.timeout, self.token = server.rstrip("/"), timeout, token
         self.ca, self.cert, self.key = ca, cert, key
-        self.context = tls_context(ca, cert, key) if self.server.startswith("https:") else None
+        self.context = client_tls_context(ca, cert, key) if self.server.startswith("https:") else None
         self._kinds = {}
 
     @classmethod

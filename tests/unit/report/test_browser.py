@@ -12,10 +12,8 @@ import json
 import os
 import shutil
 import socket
-import struct
 import subprocess
 import threading
-import zlib
 from pathlib import Path
 from urllib.parse import parse_qs
 
@@ -23,6 +21,7 @@ import jsonschema
 import pytest
 
 from ansible_collections.istiolab.mesh.plugins.module_utils import _browser, _report
+from tests.tools import png
 
 REPO = Path(__file__).resolve().parents[3]
 SIGNED_IN_RGB = (0x17, 0x6F, 0x2C)
@@ -36,45 +35,8 @@ def chromium() -> str:
     return found
 
 
-def png_rows(content: bytes, last: int) -> tuple[int, list[bytes]]:
-    """Width and the unfiltered RGB(A) rows 0..last of a PNG (as Chromium writes it: 8-bit, no interlace)."""
-    assert content[:8] == b"\x89PNG\r\n\x1a\n"
-    pos, chunks, header = 8, [], None
-    while pos < len(content):
-        length, kind = struct.unpack(">I4s", content[pos:pos + 8])
-        data = content[pos + 8:pos + 8 + length]
-        if kind == b"IHDR":
-            header = struct.unpack(">IIBBBBB", data)
-        elif kind == b"IDAT":
-            chunks.append(data)
-        pos += 12 + length
-    width, height, _depth, colour, *_rest = header
-    size = 4 if colour == 6 else 3
-    raw = zlib.decompress(b"".join(chunks))
-    stride = width * size
-    rows, previous = [], bytearray(stride)
-    for y in range(min(height, last + 1)):
-        kind, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
-        for i in range(stride):
-            left = line[i - size] if i >= size else 0
-            up, corner = previous[i], previous[i - size] if i >= size else 0
-            if kind == 1:
-                line[i] = (line[i] + left) & 0xFF
-            elif kind == 2:
-                line[i] = (line[i] + up) & 0xFF
-            elif kind == 3:
-                line[i] = (line[i] + (left + up) // 2) & 0xFF
-            elif kind == 4:
-                p = left + up - corner
-                pa, pb, pc = abs(p - left), abs(p - up), abs(p - corner)
-                line[i] = (line[i] + (left if pa <= pb and pa <= pc else up if pb <= pc else corner)) & 0xFF
-        rows.append(bytes(line))
-        previous = line
-    return width, rows
-
-
 def pixel(content: bytes, x: int, y: int) -> tuple[int, int, int]:
-    width, rows = png_rows(content, y)
+    width, _height, rows = png.decode(content, y)
     size = len(rows[0]) // width
     return tuple(rows[y][x * size:x * size + 3])
 
