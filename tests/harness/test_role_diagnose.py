@@ -31,19 +31,24 @@ PLAYBOOK = """
         bookinfo_samples_dir: {samples}
         bookinfo_wait_timeout: 3
         bookinfo_kube_context: ""  # the harness kubeconfig's current context (inventory's mesh_kube_context names minikube's)
+        bookinfo_restart_uninjected: {restart}
 """
 
 
-def test_bookinfo_wait_diagnoses_image_pull_back_off_and_crash_loop(harness, tmp_path):
-    namespace = f"diag-{uuid.uuid4().hex[:6]}"
-    playbook = tmp_path / "play.yml"
-    playbook.write_text(PLAYBOOK.format(namespace=namespace, samples=os.path.realpath(SAMPLES)))
+def install_crds(harness):
     for crd in fake_istioctl_crds.load():  # the Gateway, VirtualService and DestinationRule types the role applies
         try:
             harness.client.create(crd)
         except HarnessError as exc:
             if exc.status != 409:
                 raise
+
+
+def test_bookinfo_wait_diagnoses_image_pull_back_off_and_crash_loop(harness, tmp_path):
+    namespace = f"diag-{uuid.uuid4().hex[:6]}"
+    playbook = tmp_path / "play.yml"
+    playbook.write_text(PLAYBOOK.format(namespace=namespace, samples=os.path.realpath(SAMPLES), restart='true'))
+    install_crds(harness)
     harness.client.set_pod_rules([
         {"namespace": namespace, "image": "*examples-bookinfo-ratings-v1:*", "pull": "fail"},
         {"namespace": namespace, "pod": "reviews-v2-*", "container": "reviews", "exitCode": 1},
@@ -64,4 +69,25 @@ def test_bookinfo_wait_diagnoses_image_pull_back_off_and_crash_loop(harness, tmp
     # only the two broken pods are named: the diagnosis has one line per pod, after its heading
     diagnosis = output.split("is not ready (waited up to 3 s):\n", 1)[1].split("\nOrigin:", 1)[0].splitlines()
     assert [line.split()[1] for line in diagnosis] == [ratings["metadata"]["name"], reviews["metadata"]["name"]], diagnosis
+    harness.client.delete(f"/api/v1/namespaces/{namespace}")
+
+
+def test_bookinfo_wait_diagnoses_pods_created_before_the_injection_label(harness, tmp_path):
+    """Bookinfo applied by hand into a namespace without istio-injection=enabled runs without sidecars; with the role's
+    restart of such pods turned off, its check fails and the diagnosis names each pod and what to do."""
+    namespace = f"nosidecar-{uuid.uuid4().hex[:6]}"
+    playbook = tmp_path / "play.yml"
+    playbook.write_text(PLAYBOOK.format(namespace=namespace, samples=os.path.realpath(SAMPLES), restart="false"))
+    install_crds(harness)
+    harness.kubectl("create", "namespace", namespace)
+    harness.kubectl("apply", "-n", namespace, "-f", os.path.join(SAMPLES, "bookinfo", "platform", "kube", "bookinfo.yaml"))
+    run = harness.playbook(playbook, check=False)
+    output = run.stdout + run.stderr
+    assert run.returncode != 0, output
+    pods = harness.client.list(f"/api/v1/namespaces/{namespace}/pods")
+    assert pods and all("istio-proxy" not in [c["name"] for c in p["spec"].get("containers", []) + p["spec"].get("initContainers", [])]
+                        for p in pods), "the pods were injected after all"
+    for pod in pods:
+        assert (f'- {pod["metadata"]["name"]} sidecar missing: namespace {namespace} not labelled istio-injection=enabled '
+                'when the pod was created; label it and restart the deployment') in output, output
     harness.client.delete(f"/api/v1/namespaces/{namespace}")
