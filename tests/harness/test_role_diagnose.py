@@ -91,3 +91,26 @@ def test_bookinfo_wait_diagnoses_pods_created_before_the_injection_label(harness
         assert (f'- {pod["metadata"]["name"]} sidecar missing: namespace {namespace} not labelled istio-injection=enabled '
                 'when the pod was created; label it and restart the deployment') in output, output
     harness.client.delete(f"/api/v1/namespaces/{namespace}")
+
+
+def test_bookinfo_wait_diagnoses_pods_no_node_takes(fresh_harness, tmp_path):
+    """With minikube's only node tainted NoSchedule, the Bookinfo pods stay Pending (PodScheduled=False/Unschedulable)
+    and the diagnosis names each one with the scheduler's reason."""
+    harness, namespace = fresh_harness, f"pending-{uuid.uuid4().hex[:6]}"
+    playbook = tmp_path / "play.yml"
+    playbook.write_text(PLAYBOOK.format(namespace=namespace, samples=os.path.realpath(SAMPLES), restart="true"))
+    install_crds(harness)
+    harness.client.apply({
+        "apiVersion": "v1", "kind": "Node",
+        "metadata": {"name": "minikube", "labels": {"kubernetes.io/hostname": "minikube"}},
+        "spec": {"taints": [{"key": "istiolab.test/full", "value": "yes", "effect": "NoSchedule"}]},
+        "status": {"capacity": {"cpu": "4", "memory": "16Gi", "pods": "110"}, "allocatable": {"cpu": "4", "memory": "16Gi", "pods": "110"},
+                   "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady"}]}})
+    run = harness.playbook(playbook, check=False)
+    output = run.stdout + run.stderr
+    assert run.returncode != 0, output
+    pods = harness.client.list(f"/api/v1/namespaces/{namespace}/pods")
+    assert pods and all(p["status"].get("phase") == "Pending" for p in pods), [p["status"].get("phase") for p in pods]
+    for pod in pods:
+        assert re.search(rf"- {pod['metadata']['name']} Pending: not scheduled: 0/1 nodes are available: "
+                         r"1 node\(s\) had untolerated taint \{istiolab.test/full: yes\}", output), output
