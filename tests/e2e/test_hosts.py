@@ -282,6 +282,9 @@ def test_default_demo_on_each_host(tmp_path, host):
         assert demo.profiles()["istiolab"]["config"]["Memory"] == min(7680 + 4096, offered - 1024)
         calls = demo.calls()
         assert not [c for c in calls if c["cli"] == "minikube" and c["args"][:1] == ["service"]], calls
+        # One `docker info` a run: preflight asks, and the bookinfo role decides the mode above from that answer.
+        engine = [c for c in calls if c["cli"] == "docker" and c["args"][:1] == ["info"]]
+        assert len(engine) == 1, engine
 
 
 def test_the_minikube_role_alone_sizes_auto_memory_itself(tmp_path):
