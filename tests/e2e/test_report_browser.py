@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import html.parser
 import json
-import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests.tools import png
+from tests.tools.chromium import binary as chromium_binary
 
 REPO = Path(__file__).resolve().parents[2]
 RECORDED = REPO / "tests" / "unit" / "report" / "recorded"
@@ -31,14 +30,6 @@ BROWSER_INITIATOR = "not an origin"
 ERR_NAME_NOT_RESOLVED = -105
 # The scenarios the page is built with, and what each must show.
 MEASURED = ("canary", "ab_test", "mirror", "fault_injection", "circuit_breaking", "rate_limit", "access_control")
-
-
-def chromium_binary() -> str:
-    found = os.environ.get("MESH_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
-    if not found:
-        pytest.fail("Chromium is needed for the report's browser test: run 'apt-get install -y chromium' as root "
-                    "(.ci/run does it), or point MESH_CHROMIUM at a Chromium or Chrome binary.")
-    return found
 
 
 def chromium(binary: str, workdir: Path, url: str, *mode: str) -> tuple[subprocess.CompletedProcess, dict]:

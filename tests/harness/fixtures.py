@@ -8,10 +8,12 @@ purpose (fault injection) or need it empty.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import subprocess
 import sys
+import uuid
 
 import pytest
 
@@ -46,6 +48,17 @@ class Harness:
         if check and result.returncode != 0:
             raise AssertionError(f"ansible-playbook {path} exited {result.returncode}\n{result.stdout}\n{result.stderr}")
         return result
+
+
+@contextlib.contextmanager
+def scratch_namespace(harness, prefix):
+    """A namespace of its own for one test (``<prefix>-<6 hex>``), deleted after it."""
+    name = f"{prefix}-{uuid.uuid4().hex[:6]}"
+    harness.client.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+    try:
+        yield name
+    finally:
+        harness.client.delete(f"/api/v1/namespaces/{name}")
 
 
 def start(directory):

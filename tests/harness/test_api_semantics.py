@@ -8,16 +8,15 @@ import uuid
 import pytest
 
 from tests.harness.client import HarnessError
+from tests.harness.fixtures import scratch_namespace
 
 APPS = "/apis/apps/v1/namespaces/{ns}"
 
 
 @pytest.fixture
 def ns(harness):
-    name = f"api-{uuid.uuid4().hex[:6]}"
-    harness.client.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
-    yield name
-    harness.client.delete(f"/api/v1/namespaces/{name}")
+    with scratch_namespace(harness, "api") as name:
+        yield name
 
 
 def _deployment(ns, name="web", replicas=1, image="nginx:1.27"):

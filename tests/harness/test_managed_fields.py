@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import json
-import uuid
 
 import pytest
 
 from tests.harness.client import HarnessError
+from tests.harness.fixtures import scratch_namespace
 
 
 @pytest.fixture
 def ns(harness):
-    name = f"mf-{uuid.uuid4().hex[:6]}"
-    harness.client.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
-    yield name
-    harness.client.delete(f"/api/v1/namespaces/{name}")
+    with scratch_namespace(harness, "mf") as name:
+        yield name
 
 
 def _config_map(ns, **data):

@@ -8,17 +8,18 @@ import uuid
 import pytest
 
 from tests.harness.client import HarnessError
+from tests.harness.fixtures import scratch_namespace
 
 APPS = "/apis/apps/v1/namespaces/{ns}"
 
 
 @pytest.fixture
 def ns(harness):
-    name = f"life-{uuid.uuid4().hex[:6]}"
-    harness.client.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
-    yield name
-    harness.client.clear_pod_rules()
-    harness.client.delete(f"/api/v1/namespaces/{name}")
+    with scratch_namespace(harness, "life") as name:
+        try:
+            yield name
+        finally:
+            harness.client.clear_pod_rules()
 
 
 def _deployment(ns, name, image, command=None):

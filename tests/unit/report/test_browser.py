@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import http.server
 import json
-import os
-import shutil
 import socket
 import subprocess
 import threading
@@ -21,18 +19,10 @@ import jsonschema
 import pytest
 
 from ansible_collections.istiolab.mesh.plugins.module_utils import _browser, _report
-from tests.tools import png
+from tests.tools import chromium, png
 
 REPO = Path(__file__).resolve().parents[3]
 SIGNED_IN_RGB = (0x17, 0x6F, 0x2C)
-
-
-def chromium() -> str:
-    found = os.environ.get("MESH_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
-    if not found:
-        pytest.fail("Chromium is needed for the screenshot tests: run 'apt-get install -y chromium' as root, "
-                    "or point MESH_CHROMIUM at a Chromium or Chrome binary.")
-    return found
 
 
 def pixel(content: bytes, x: int, y: int) -> tuple[int, int, int]:
@@ -194,7 +184,7 @@ def test_the_summary_and_page_say_why_each_shot_is_missing():
 
 def test_chromium_signs_in_as_jason_and_the_pictures_differ(tmp_path, bookinfo):
     urls = {"productpage": bookinfo + "/productpage", "grafana": bookinfo + "/down", "kiali": "http://127.0.0.1:%d/kiali" % closed_port()}
-    taken = _browser.take(_browser.pages(urls), str(tmp_path), binary=chromium(), settle=0.2)
+    taken = _browser.take(_browser.pages(urls), str(tmp_path), binary=chromium.binary(), settle=0.2)
     by_name = {t["name"]: t for t in taken}
     assert by_name["productpage"]["file"] == "productpage.png" and by_name["productpage-jason"]["file"] == "productpage-jason.png", taken
     # The sign-in was the page's own form, posted to /login with username=jason.
@@ -218,17 +208,17 @@ def run_module(tmp_path, **args):
 
 def test_the_module_shows_the_pictures_in_the_page(tmp_path, bookinfo):
     urls = {"productpage": bookinfo + "/productpage"}
-    planned = run_module(tmp_path, urls=urls, screenshots=True, browser=chromium(), _ansible_check_mode=True)
+    planned = run_module(tmp_path, urls=urls, screenshots=True, browser=chromium.binary(), _ansible_check_mode=True)
     assert not (tmp_path / "report").exists() and {s["skipped"] for s in planned["screenshots"][:2]} == {"check mode takes no screenshot"}
-    result = run_module(tmp_path, urls=urls, screenshots=True, browser=chromium())
+    result = run_module(tmp_path, urls=urls, screenshots=True, browser=chromium.binary())
     report = tmp_path / "report"
     assert [s["file"] for s in result["screenshots"]] == ["productpage.png", "productpage-jason.png", None, None], result
     assert str(report / "productpage-jason.png") in result["written"]
     summary = json.loads((report / "summary.json").read_text())
     jsonschema.Draft202012Validator(_report.load_schema()).validate(summary)
-    assert summary["screenshots"]["browser"] == chromium()
+    assert summary["screenshots"]["browser"] == chromium.binary()
     # The page, opened from its file in the same browser, shows both PNGs under its Content-Security-Policy.
-    with _browser.Browser(chromium()) as browser:
+    with _browser.Browser(chromium.binary()) as browser:
         browser.open_tab()
         browser.navigate((report / "index.html").as_uri())
         loaded = browser.evaluate("Array.from(document.images).map(function(i){return [i.getAttribute('src'), i.naturalWidth];})")
